@@ -1,0 +1,157 @@
+// Package app is the one wiring point of LXC Manager: it turns settings into
+// a PVE client, a session store and the web server, and runs the three modes
+// of the binary (serve, demo, pvesim) until their context ends.
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/lxc-manager/lxc-manager/internal/config"
+	"github.com/lxc-manager/lxc-manager/internal/proxmox"
+	"github.com/lxc-manager/lxc-manager/internal/session"
+	"github.com/lxc-manager/lxc-manager/internal/web"
+)
+
+// Usage is printed for a missing or unknown command.
+const Usage = `usage: lxc-manager <command> [flags]
+
+commands:
+  serve    run the dashboard (configured by environment variables, see docs/config.md)
+  demo     run the dashboard against a built-in Proxmox VE simulator, no setup needed
+  pvesim   run the Proxmox VE simulator alone (flags: --listen, --user, --auth-failure-delay)
+`
+
+// UsageError reports a command line that could not be understood.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// Env is what a run of the binary gets from its surroundings.
+type Env struct {
+	Args   []string // without the program name
+	Getenv func(string) string
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// Run runs the command named by env.Args[0] until ctx ends (a signal) or it
+// fails.
+func Run(ctx context.Context, env Env) error {
+	if len(env.Args) == 0 {
+		return &UsageError{Msg: "no command given"}
+	}
+	logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	switch env.Args[0] {
+	case "serve":
+		return runServe(ctx, env, logger)
+	case "demo":
+		return runDemo(ctx, env, logger)
+	case "pvesim":
+		return runSim(ctx, env, logger)
+	case "help", "-h", "--help":
+		fmt.Fprint(env.Stdout, Usage)
+		return nil
+	default:
+		return &UsageError{Msg: fmt.Sprintf("unknown command %q", env.Args[0])}
+	}
+}
+
+// Dashboard is a built web server with what it owns.
+type Dashboard struct {
+	Server *web.Server
+	redis  *redis.Client
+}
+
+// Close releases the Redis connection, if any.
+func (d *Dashboard) Close() error {
+	if d.redis != nil {
+		return d.redis.Close()
+	}
+	return nil
+}
+
+// NewDashboard builds the dashboard from cfg. With memorySessions the
+// sessions live in this process (demo only); otherwise Redis at cfg.RedisURL
+// must answer now, or NewDashboard fails with a message naming REDIS_URL.
+func NewDashboard(ctx context.Context, cfg config.Config, logger *slog.Logger, memorySessions bool) (*Dashboard, error) {
+	var caPEM []byte
+	if cfg.CAFile != "" {
+		b, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("PROXMOX_CA_FILE: %w", err)
+		}
+		caPEM = b
+	}
+	pve, err := proxmox.New(proxmox.Options{
+		BaseURL:      cfg.ProxmoxURL(),
+		Fingerprint:  cfg.TLSFingerprint,
+		CAPEM:        caPEM,
+		Insecure:     cfg.TLSInsecure,
+		LoginTimeout: config.LoginTimeout,
+		Logger:       logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	codec, err := session.NewCodec(cfg.SessionSecret)
+	if err != nil {
+		return nil, fmt.Errorf("SESSION_SECRET: %w", err)
+	}
+	d := &Dashboard{}
+	var store session.Store
+	if memorySessions {
+		store = session.NewMemoryStore(time.Now)
+	} else {
+		rc, err := session.NewRedisClient(cfg.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		pingCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		if err := rc.Ping(pingCtx).Err(); err != nil {
+			_ = rc.Close()
+			return nil, fmt.Errorf("REDIS_URL: cannot reach Redis (is it running, and is REDIS_URL right?): %w", err)
+		}
+		d.redis = rc
+		store = session.NewRedisStore(rc)
+	}
+	d.Server, err = web.New(web.Config{
+		PVE:          pve,
+		Store:        store,
+		Codec:        codec,
+		Logger:       logger,
+		CookieSecure: cfg.CookieSecure,
+		SessionTTL:   config.SessionTTL,
+		LoginTimeout: config.LoginTimeout,
+	})
+	if err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func runServe(ctx context.Context, env Env, logger *slog.Logger) error {
+	if len(env.Args) > 1 {
+		return &UsageError{Msg: "serve takes no arguments; it is configured by environment variables (docs/config.md)"}
+	}
+	cfg, err := config.Load(env.Getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	d, err := NewDashboard(ctx, cfg, logger, false)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return listenAndServe(ctx, cfg.ListenAddr, d.Server, logger, func(addr string) {
+		logger.Info("LXC Manager listening", "url", "http://"+addr, "pve", cfg.ProxmoxURL())
+	})
+}

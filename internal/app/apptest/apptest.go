@@ -1,0 +1,133 @@
+// Package apptest starts the whole dashboard for tests: the Proxmox VE
+// simulator over HTTPS, a real Redis server, and the dashboard built by
+// app.NewDashboard exactly as `serve` builds it, on a loopback port.
+package apptest
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/lxc-manager/lxc-manager/internal/app"
+	"github.com/lxc-manager/lxc-manager/internal/config"
+	"github.com/lxc-manager/lxc-manager/internal/pvesim"
+	"github.com/lxc-manager/lxc-manager/internal/session"
+	"github.com/lxc-manager/lxc-manager/internal/testutil/redistest"
+)
+
+// Secret is the SESSION_SECRET of every test stack.
+const Secret = "test-secret-0123456789-abcdefghijklmnop"
+
+// Options tune a Stack. The zero value is a normal stack.
+type Options struct {
+	// Sim options; AuthFailureDelay stays 0 unless set.
+	Sim pvesim.Options
+	// MemorySessions uses the in-process store instead of Redis.
+	MemorySessions bool
+}
+
+// Stack is a running dashboard with its simulator and Redis.
+type Stack struct {
+	Sim       *pvesim.Sim
+	SimServer *pvesim.Server
+	Redis     *redistest.Server // nil with MemorySessions
+	RDB       *redis.Client     // for assertions; nil with MemorySessions
+	Server    *httptest.Server
+	URL       string // dashboard base URL
+	Codec     *session.Codec
+	Config    config.Config
+	Logs      *SafeBuffer // everything the dashboard logged
+}
+
+// Start builds and starts a stack, stopped when the test ends.
+func Start(t testing.TB, opts Options) *Stack {
+	t.Helper()
+	sim, err := pvesim.New(opts.Sim)
+	if err != nil {
+		t.Fatalf("pvesim.New: %v", err)
+	}
+	simSrv, err := pvesim.Start("127.0.0.1:0", sim)
+	if err != nil {
+		t.Fatalf("pvesim.Start: %v", err)
+	}
+	t.Cleanup(func() { _ = simSrv.Close() })
+
+	st := &Stack{Sim: sim, SimServer: simSrv, Logs: &SafeBuffer{}}
+	host, portStr, _ := strings.Cut(simSrv.Addr, ":")
+	port, _ := strconv.Atoi(portStr)
+	st.Config = config.Config{
+		ProxmoxHost:    host,
+		ProxmoxPort:    port,
+		TLSFingerprint: simSrv.Fingerprint,
+		SessionSecret:  Secret,
+		ListenAddr:     "127.0.0.1:0",
+		CookieSecure:   false,
+	}
+	if !opts.MemorySessions {
+		st.Redis = redistest.Start(t)
+		st.Config.RedisURL = st.Redis.URL
+		st.RDB = st.Redis.Client(t)
+	}
+	if err := st.Config.Validate(); err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	logger := slog.New(slog.NewTextHandler(st.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	d, err := app.NewDashboard(context.Background(), st.Config, logger, opts.MemorySessions)
+	if err != nil {
+		t.Fatalf("NewDashboard: %v", err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	st.Codec, err = session.NewCodec(Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Server = httptest.NewServer(d.Server)
+	t.Cleanup(st.Server.Close)
+	st.URL = st.Server.URL
+	return st
+}
+
+// Client returns an HTTP client with its own cookie jar that does not follow
+// redirects, so tests see each 303.
+func (st *Stack) Client(t testing.TB) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{
+		Jar:           jar,
+		Timeout:       20 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// SafeBuffer is a bytes.Buffer safe for concurrent writers (the logger).
+type SafeBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (b *SafeBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *SafeBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,88 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/lxc-manager/lxc-manager/internal/config"
+	"github.com/lxc-manager/lxc-manager/internal/pvesim"
+)
+
+// runDemo starts the simulator in-process and the dashboard against it.
+// Sessions live in memory unless REDIS_URL is set. Nothing needs setting up.
+func runDemo(ctx context.Context, env Env, logger *slog.Logger) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	listen := fs.String("listen", orEnv(env.Getenv, "LISTEN_ADDR", config.DefaultListenAddr), "dashboard address")
+	delay := fs.Duration("auth-failure-delay", 3*time.Second, "how long the simulator holds a refused sign-in, as PVE does")
+	if err := fs.Parse(env.Args[1:]); err != nil {
+		return &UsageError{Msg: "demo: " + err.Error()}
+	}
+	sim, err := pvesim.New(pvesim.Options{AuthFailureDelay: *delay, Logger: logger.With("component", "pvesim")})
+	if err != nil {
+		return err
+	}
+	simSrv, err := pvesim.Start("127.0.0.1:0", sim)
+	if err != nil {
+		return fmt.Errorf("start simulator: %w", err)
+	}
+	defer simSrv.Close()
+
+	secret := env.Getenv("SESSION_SECRET")
+	if secret == "" {
+		secret = randomSecret()
+	}
+	host, port := splitAddr(simSrv.Addr)
+	cfg := config.Config{
+		ProxmoxHost:    host,
+		ProxmoxPort:    port,
+		TLSFingerprint: simSrv.Fingerprint,
+		SessionSecret:  secret,
+		RedisURL:       env.Getenv("REDIS_URL"),
+		ListenAddr:     *listen,
+		// The demo serves plain HTTP on localhost, where a Secure cookie
+		// would never be sent back.
+		CookieSecure: false,
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("demo configuration: %w", err)
+	}
+	d, err := NewDashboard(ctx, cfg, logger, cfg.RedisURL == "")
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return listenAndServe(ctx, cfg.ListenAddr, d.Server, logger, func(addr string) {
+		sessions := "in memory"
+		if cfg.RedisURL != "" {
+			sessions = "in Redis"
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "\nLXC Manager demo\n  dashboard:  http://%s\n  simulator:  %s (fingerprint %s)\n  sessions:   %s\n  sign in as:\n", addr, simSrv.URL, simSrv.Fingerprint, sessions)
+		for _, u := range pvesim.DefaultUsers() {
+			fmt.Fprintf(&b, "    %-12s password %s\n", u.ID, u.Password)
+		}
+		fmt.Fprintln(&b, "  Stop with Ctrl-C.")
+		fmt.Fprint(env.Stdout, b.String())
+	})
+}
+
+func randomSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms.
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func orEnv(getenv func(string) string, name, def string) string {
+	if v := strings.TrimSpace(getenv(name)); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,70 @@
+package app
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lxc-manager/lxc-manager/internal/pvesim"
+)
+
+// userFlags collects repeated --user NAME@REALM:PASSWORD flags.
+type userFlags []pvesim.User
+
+func (u *userFlags) String() string { return fmt.Sprintf("%d users", len(*u)) }
+
+func (u *userFlags) Set(v string) error {
+	user, err := pvesim.ParseUserFlag(v)
+	if err != nil {
+		return err
+	}
+	*u = append(*u, user)
+	return nil
+}
+
+// runSim runs the simulator alone until ctx ends.
+func runSim(ctx context.Context, env Env, logger *slog.Logger) error {
+	fs := flag.NewFlagSet("pvesim", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	listen := fs.String("listen", "127.0.0.1:8006", "address to serve HTTPS on")
+	delay := fs.Duration("auth-failure-delay", 3*time.Second, "how long refused sign-ins and 401s are held (PVE: 3s)")
+	var users userFlags
+	fs.Var(&users, "user", "NAME@REALM:PASSWORD; adds or overrides a user (repeatable)")
+	if err := fs.Parse(env.Args[1:]); err != nil {
+		return &UsageError{Msg: "pvesim: " + err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return &UsageError{Msg: "pvesim: unexpected argument " + strconv.Quote(fs.Arg(0))}
+	}
+	sim, err := pvesim.New(pvesim.Options{AuthFailureDelay: *delay, Logger: logger})
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		sim.SetUser(u)
+	}
+	srv, err := pvesim.Start(*listen, sim)
+	if err != nil {
+		return fmt.Errorf("pvesim: %w", err)
+	}
+	defer srv.Close()
+	fmt.Fprintf(env.Stdout, "pvesim listening on %s\nfingerprint: %s\n", srv.URL, srv.Fingerprint)
+	<-ctx.Done()
+	return nil
+}
+
+// splitAddr splits "host:port" into its parts; the port is 0 when absent.
+func splitAddr(addr string) (string, int) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return strings.TrimSpace(addr), 0
+	}
+	port, _ := strconv.Atoi(p)
+	return host, port
+}

@@ -1,0 +1,186 @@
+// Package config loads and validates LXC Manager's settings from the
+// environment. It is read once at start-up and passed down; nothing here is
+// global.
+package config
+
+import (
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MinSecretLength is the shortest SESSION_SECRET accepted.
+const MinSecretLength = 32
+
+// Config holds every setting of the dashboard. Field comments name the
+// environment variable and its default; docs/config.md lists them for admins.
+type Config struct {
+	// ProxmoxHost is the PVE host name or address (PROXMOX_HOST, required).
+	ProxmoxHost string
+	// ProxmoxPort is PVE's API port (PROXMOX_PORT, default 8006).
+	ProxmoxPort int
+	// TLSFingerprint pins PVE's certificate by its SHA-256 fingerprint
+	// (PROXMOX_TLS_FINGERPRINT), normalised to upper-case colon-separated hex.
+	TLSFingerprint string
+	// CAFile is a PEM bundle trusted for PVE's certificate (PROXMOX_CA_FILE).
+	CAFile string
+	// TLSInsecure turns off certificate verification (PROXMOX_TLS_INSECURE).
+	TLSInsecure bool
+
+	// SessionSecret keys the cookie seal (SESSION_SECRET, required, 32+ chars).
+	SessionSecret string
+	// RedisURL is where sessions live (REDIS_URL, default redis://127.0.0.1:6379/0).
+	// In demo mode an empty value means sessions in memory.
+	RedisURL string
+	// ListenAddr is the dashboard's address (LISTEN_ADDR, default 127.0.0.1:3001).
+	ListenAddr string
+	// CookieSecure sets the Secure flag on the session cookie (COOKIE_SECURE, default true).
+	CookieSecure bool
+}
+
+// Default values of optional settings.
+const (
+	DefaultProxmoxPort = 8006
+	DefaultRedisURL    = "redis://127.0.0.1:6379/0"
+	DefaultListenAddr  = "127.0.0.1:3001"
+	// SessionTTL is how long a session lives: a PVE ticket's lifetime.
+	SessionTTL = 2 * time.Hour
+	// LoginTimeout bounds the sign-in call to PVE.
+	LoginTimeout = 10 * time.Second
+)
+
+// Error reports an invalid or missing setting; Var names the variable.
+type Error struct {
+	Var    string
+	Reason string
+}
+
+func (e *Error) Error() string { return e.Var + ": " + e.Reason }
+
+// Load reads the settings through getenv (os.Getenv in production) and
+// validates them. Every problem found is reported, each naming its variable.
+func Load(getenv func(string) string) (Config, error) {
+	c := Config{
+		ProxmoxHost:    strings.TrimSpace(getenv("PROXMOX_HOST")),
+		ProxmoxPort:    DefaultProxmoxPort,
+		TLSFingerprint: getenv("PROXMOX_TLS_FINGERPRINT"),
+		CAFile:         getenv("PROXMOX_CA_FILE"),
+		SessionSecret:  getenv("SESSION_SECRET"),
+		RedisURL:       orDefault(getenv("REDIS_URL"), DefaultRedisURL),
+		ListenAddr:     orDefault(getenv("LISTEN_ADDR"), DefaultListenAddr),
+		CookieSecure:   true,
+	}
+	var errs []error
+	if v := getenv("PROXMOX_PORT"); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil || p < 1 || p > 65535 {
+			errs = append(errs, &Error{"PROXMOX_PORT", fmt.Sprintf("must be a port number (1-65535), got %q", v)})
+		}
+		c.ProxmoxPort = p
+	}
+	if err := parseBool(getenv, "PROXMOX_TLS_INSECURE", &c.TLSInsecure); err != nil {
+		errs = append(errs, err)
+	}
+	if err := parseBool(getenv, "COOKIE_SECURE", &c.CookieSecure); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return c, errors.Join(errs...)
+}
+
+// Validate checks the settings that do not come from parsing alone.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.ProxmoxHost == "" {
+		errs = append(errs, &Error{"PROXMOX_HOST", "is required (the Proxmox VE host name or address)"})
+	} else if strings.ContainsAny(c.ProxmoxHost, "/ ") {
+		errs = append(errs, &Error{"PROXMOX_HOST", "must be a host name or address, not a URL"})
+	}
+	if c.SessionSecret == "" {
+		errs = append(errs, &Error{"SESSION_SECRET", "is required (at least 32 random characters)"})
+	} else if len(c.SessionSecret) < MinSecretLength {
+		errs = append(errs, &Error{"SESSION_SECRET", fmt.Sprintf("must be at least %d characters, got %d", MinSecretLength, len(c.SessionSecret))})
+	}
+	if c.TLSFingerprint != "" {
+		fp, err := NormalizeFingerprint(c.TLSFingerprint)
+		if err != nil {
+			errs = append(errs, &Error{"PROXMOX_TLS_FINGERPRINT", err.Error()})
+		}
+		c.TLSFingerprint = fp
+	}
+	if c.CAFile != "" {
+		if err := checkCAFile(c.CAFile); err != nil {
+			errs = append(errs, &Error{"PROXMOX_CA_FILE", err.Error()})
+		}
+	}
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
+			errs = append(errs, &Error{"REDIS_URL", "must be a redis://, rediss:// or unix:// URL"})
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
+		errs = append(errs, &Error{"LISTEN_ADDR", fmt.Sprintf("must be host:port, got %q", c.ListenAddr)})
+	}
+	return errors.Join(errs...)
+}
+
+// ProxmoxURL is the base URL of PVE's API server.
+func (c *Config) ProxmoxURL() string {
+	return "https://" + net.JoinHostPort(c.ProxmoxHost, strconv.Itoa(c.ProxmoxPort))
+}
+
+// NormalizeFingerprint accepts a SHA-256 fingerprint as PVE shows it
+// (colon-separated hex, any case) or as plain hex, and returns it in PVE's
+// form: upper-case hex pairs joined by colons.
+func NormalizeFingerprint(v string) (string, error) {
+	raw := strings.ReplaceAll(strings.TrimSpace(v), ":", "")
+	b, err := hex.DecodeString(raw)
+	if err != nil || len(b) != 32 {
+		return "", errors.New("must be a SHA-256 fingerprint: 32 bytes as colon-separated hex (AA:BB:...)")
+	}
+	parts := make([]string, len(b))
+	for i, x := range b {
+		parts[i] = fmt.Sprintf("%02X", x)
+	}
+	return strings.Join(parts, ":"), nil
+}
+
+func checkCAFile(path string) error {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("cannot read the file: %w", err)
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+		return errors.New("holds no PEM certificate")
+	}
+	return nil
+}
+
+func parseBool(getenv func(string) string, name string, dst *bool) error {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return &Error{name, fmt.Sprintf("must be true or false, got %q", v)}
+	}
+	*dst = b
+	return nil
+}
+
+func orDefault(v, def string) string {
+	if strings.TrimSpace(v) == "" {
+		return def
+	}
+	return strings.TrimSpace(v)
+}

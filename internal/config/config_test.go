@@ -1,0 +1,113 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func valid() map[string]string {
+	return map[string]string{
+		"PROXMOX_HOST":   "pve.example.com",
+		"SESSION_SECRET": strings.Repeat("s", 32),
+	}
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(env(valid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ProxmoxPort != 8006 || c.RedisURL != DefaultRedisURL || c.ListenAddr != "127.0.0.1:3001" ||
+		!c.CookieSecure || c.TLSInsecure || c.TLSFingerprint != "" || c.CAFile != "" {
+		t.Errorf("defaults: %+v", c)
+	}
+	if got := c.ProxmoxURL(); got != "https://pve.example.com:8006" {
+		t.Errorf("ProxmoxURL = %q", got)
+	}
+}
+
+func TestLoadErrorsNameTheVariable(t *testing.T) {
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		set  map[string]string
+		want string
+	}{
+		{"missing host", map[string]string{"PROXMOX_HOST": ""}, "PROXMOX_HOST"},
+		{"host as URL", map[string]string{"PROXMOX_HOST": "https://pve/"}, "PROXMOX_HOST"},
+		{"missing secret", map[string]string{"SESSION_SECRET": ""}, "SESSION_SECRET"},
+		{"short secret", map[string]string{"SESSION_SECRET": "short"}, "SESSION_SECRET"},
+		{"bad port", map[string]string{"PROXMOX_PORT": "80a"}, "PROXMOX_PORT"},
+		{"port out of range", map[string]string{"PROXMOX_PORT": "70000"}, "PROXMOX_PORT"},
+		{"bad bool", map[string]string{"COOKIE_SECURE": "maybe"}, "COOKIE_SECURE"},
+		{"bad insecure", map[string]string{"PROXMOX_TLS_INSECURE": "yes please"}, "PROXMOX_TLS_INSECURE"},
+		{"bad fingerprint", map[string]string{"PROXMOX_TLS_FINGERPRINT": "AB:CD"}, "PROXMOX_TLS_FINGERPRINT"},
+		{"missing CA file", map[string]string{"PROXMOX_CA_FILE": filepath.Join(dir, "none.pem")}, "PROXMOX_CA_FILE"},
+		{"CA file without PEM", map[string]string{"PROXMOX_CA_FILE": notPEM}, "PROXMOX_CA_FILE"},
+		{"bad redis URL", map[string]string{"REDIS_URL": "http://redis"}, "REDIS_URL"},
+		{"bad listen", map[string]string{"LISTEN_ADDR": "3001"}, "LISTEN_ADDR"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := valid()
+			for k, v := range tc.set {
+				m[k] = v
+			}
+			_, err := Load(env(m))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Var != tc.want {
+				t.Errorf("error %v does not name %s", err, tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("message %q lacks %s", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestNormalizeFingerprint(t *testing.T) {
+	want := strings.TrimSuffix(strings.Repeat("AB:", 32), ":")
+	for _, in := range []string{want, strings.ToLower(want), strings.ReplaceAll(want, ":", ""), " " + want + " "} {
+		got, err := NormalizeFingerprint(in)
+		if err != nil || got != want {
+			t.Errorf("NormalizeFingerprint(%q) = %q, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "AB", strings.Repeat("ZZ:", 32), want + ":AB"} {
+		if _, err := NormalizeFingerprint(bad); err == nil {
+			t.Errorf("NormalizeFingerprint(%q) accepted", bad)
+		}
+	}
+}
+
+func TestLoadParsesEverything(t *testing.T) {
+	m := valid()
+	m["PROXMOX_PORT"] = "443"
+	m["COOKIE_SECURE"] = "false"
+	m["PROXMOX_TLS_INSECURE"] = "true"
+	m["PROXMOX_TLS_FINGERPRINT"] = strings.ToLower(strings.TrimSuffix(strings.Repeat("0a:", 32), ":"))
+	m["REDIS_URL"] = "redis://:pw@10.0.0.1:6380/2"
+	m["LISTEN_ADDR"] = "0.0.0.0:8080"
+	c, err := Load(env(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ProxmoxPort != 443 || c.CookieSecure || !c.TLSInsecure || !strings.HasPrefix(c.TLSFingerprint, "0A:0A") ||
+		c.RedisURL != m["REDIS_URL"] || c.ListenAddr != "0.0.0.0:8080" {
+		t.Errorf("parsed: %+v", c)
+	}
+}

@@ -1,0 +1,68 @@
+// Package lxc is the dashboard's domain vocabulary: who is signed in, what a
+// Proxmox VE cluster looks like to them, and the error codes every layer
+// shares. It depends on nothing else in the project.
+package lxc
+
+import (
+	"strings"
+	"time"
+)
+
+// Credentials are what a person types to sign in. Password is a secret and
+// must never be logged.
+type Credentials struct {
+	Username string // bare name ("root") or full userid ("root@pam")
+	Realm    string // realm chosen in the form; ignored when Username has one
+	Password string
+}
+
+// UserID returns the PVE userid the credentials name: Username as typed when
+// it already carries a realm, else Username@Realm. A name typed with its realm
+// never gets a second one.
+func (c Credentials) UserID() string {
+	if strings.Contains(c.Username, "@") {
+		return c.Username
+	}
+	return c.Username + "@" + c.Realm
+}
+
+// Identity is a signed-in PVE user as the API client needs it on every call.
+// Ticket and CSRFToken are secrets.
+type Identity struct {
+	Username  string // canonical userid as PVE returned it, e.g. "root@pam"
+	Ticket    string
+	CSRFToken string
+	// IssuedAt is when PVE issued Ticket; a ticket lives two hours.
+	IssuedAt time.Time
+}
+
+// Realm returns the realm part of the userid ("pam" for "root@pam").
+func (id Identity) Realm() string { return RealmOf(id.Username) }
+
+// RealmOf returns the realm of a userid: the text after the last '@'.
+func RealmOf(userid string) string {
+	if i := strings.LastIndexByte(userid, '@'); i >= 0 {
+		return userid[i+1:]
+	}
+	return ""
+}
+
+// Version is what GET /version reports.
+type Version struct {
+	Version string // pve-manager version, e.g. "9.1.4"
+	Release string // e.g. "9.1"
+	RepoID  string
+}
+
+// Node is a cluster member as GET /nodes lists it. The statistics are zero
+// when the user lacks Sys.Audit on the node (HasStats false).
+type Node struct {
+	Name     string
+	Status   string // online, offline or unknown
+	HasStats bool
+	CPU      float64 // fraction of MaxCPU in use
+	MaxCPU   int
+	Mem      int64
+	MaxMem   int64
+	Uptime   time.Duration
+}

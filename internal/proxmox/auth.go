@@ -1,0 +1,61 @@
+package proxmox
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/lxc-manager/lxc-manager/internal/lxc"
+)
+
+// ticketAnswer is the data of POST /access/ticket.
+type ticketAnswer struct {
+	Username  string `json:"username"`
+	Ticket    string `json:"ticket"`
+	CSRFToken string `json:"CSRFPreventionToken"`
+	NeedTFA   Num    `json:"NeedTFA"`
+}
+
+// Login signs in with a user name, realm and password and returns the
+// identity to use on later calls. PVE answers every refusal with the same
+// 401, so a wrong password, an unknown user and an unknown realm all give an
+// error whose code is lxc.ECredentials.
+func (c *Client) Login(ctx context.Context, cred lxc.Credentials) (lxc.Identity, error) {
+	form := url.Values{}
+	// The realm parameter would be appended to a name that already has
+	// one, so the full userid goes into username and realm is not sent.
+	form.Set("username", cred.UserID())
+	form.Set("password", cred.Password)
+	return c.ticket(ctx, form)
+}
+
+// Renew exchanges a still-valid ticket for a new one (PVE accepts the ticket
+// as the password). It is not retried.
+func (c *Client) Renew(ctx context.Context, id lxc.Identity) (lxc.Identity, error) {
+	form := url.Values{}
+	form.Set("username", id.Username)
+	form.Set("password", id.Ticket)
+	return c.ticket(ctx, form)
+}
+
+func (c *Client) ticket(ctx context.Context, form url.Values) (lxc.Identity, error) {
+	started := time.Now()
+	var ans ticketAnswer
+	err := c.do(ctx, request{method: http.MethodPost, path: "/access/ticket", form: form, timeout: c.loginTimeout}, &ans)
+	var pe *Error
+	if errors.As(err, &pe) && pe.Status == http.StatusUnauthorized {
+		pe.Kind = lxc.ECredentials
+	}
+	if err != nil {
+		return lxc.Identity{}, err
+	}
+	if ans.NeedTFA.Bool() {
+		return lxc.Identity{}, &Error{Op: "POST /access/ticket", Kind: lxc.EInvalid, Status: http.StatusOK, Err: lxc.ErrSecondFactor}
+	}
+	if ans.Ticket == "" || ans.CSRFToken == "" || ans.Username == "" {
+		return lxc.Identity{}, &Error{Op: "POST /access/ticket", Kind: lxc.EInternal, Status: http.StatusOK, Err: errors.New("answer lacks ticket, CSRF token or username")}
+	}
+	return lxc.Identity{Username: ans.Username, Ticket: ans.Ticket, CSRFToken: ans.CSRFToken, IssuedAt: started}, nil
+}

@@ -1,0 +1,245 @@
+// Package proxmox is the Proxmox VE API client. It is stateless: the signed-in
+// user's identity (ticket and CSRF token) is passed with every call, so one
+// Client serves every user and PVE's own permissions decide what each sees.
+//
+// The client never retries: a repeated non-idempotent call (start a
+// container, say) could do the work twice.
+package proxmox
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/lxc-manager/lxc-manager/internal/lxc"
+)
+
+// maxBody caps how much of a PVE answer is read. The largest expected answer
+// (/cluster/resources of a 10,000-guest cluster) is a few MiB.
+const maxBody = 32 << 20
+
+// Default timeouts.
+const (
+	DefaultTimeout      = 15 * time.Second
+	DefaultLoginTimeout = 10 * time.Second
+)
+
+// Options configure a Client.
+type Options struct {
+	// BaseURL is PVE's address, e.g. "https://pve.example.com:8006".
+	BaseURL string
+	// Fingerprint pins PVE's certificate: the SHA-256 of its DER encoding
+	// as colon-separated hex. When set, only that certificate is accepted.
+	Fingerprint string
+	// CAPEM is a PEM bundle of trusted roots for PVE's certificate. When
+	// empty (and no Fingerprint), the system roots are used.
+	CAPEM []byte
+	// Insecure turns certificate verification off. It is logged as a warning.
+	Insecure bool
+	// Timeout bounds every call but sign-in (default DefaultTimeout).
+	Timeout time.Duration
+	// LoginTimeout bounds the sign-in call (default DefaultLoginTimeout).
+	LoginTimeout time.Duration
+	// Logger receives the warning about Insecure. Default: discard.
+	Logger *slog.Logger
+}
+
+// Client calls the PVE API. It is safe for concurrent use.
+type Client struct {
+	base         *url.URL
+	http         *http.Client
+	timeout      time.Duration
+	loginTimeout time.Duration
+}
+
+// New returns a Client for opts. It fails when BaseURL is not an https URL or
+// the TLS settings cannot be used.
+func New(opts Options) (*Client, error) {
+	base, err := url.Parse(opts.BaseURL)
+	if err != nil || base.Scheme != "https" || base.Host == "" {
+		return nil, fmt.Errorf("proxmox: base URL must be https://host:port, got %q", opts.BaseURL)
+	}
+	tlsConf, err := tlsConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	tr := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		TLSClientConfig:     tlsConf,
+		TLSHandshakeTimeout: 5 * time.Second,
+		MaxIdleConnsPerHost: 32,
+		// PVE closes idle keep-alive connections after 5 s; stay below it.
+		IdleConnTimeout:   4 * time.Second,
+		ForceAttemptHTTP2: false,
+	}
+	c := &Client{
+		base:         base,
+		http:         &http.Client{Transport: tr, CheckRedirect: noRedirect},
+		timeout:      orDuration(opts.Timeout, DefaultTimeout),
+		loginTimeout: orDuration(opts.LoginTimeout, DefaultLoginTimeout),
+	}
+	if opts.Insecure {
+		logger := opts.Logger
+		if logger == nil {
+			logger = slog.New(slog.DiscardHandler)
+		}
+		logger.Warn("TLS certificate verification towards Proxmox VE is OFF (PROXMOX_TLS_INSECURE); anyone on the network path can read tickets and passwords", "pve", base.Host)
+	}
+	return c, nil
+}
+
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+func orDuration(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// FingerprintMismatchError is returned when PVE's certificate does not match
+// the pinned fingerprint.
+type FingerprintMismatchError struct {
+	Want, Got string
+}
+
+func (e *FingerprintMismatchError) Error() string {
+	return fmt.Sprintf("certificate fingerprint %s does not match the pinned %s", e.Got, e.Want)
+}
+
+// Fingerprint returns the SHA-256 fingerprint of a DER certificate in PVE's
+// form: upper-case hex pairs joined by colons.
+func Fingerprint(der []byte) string {
+	sum := sha256.Sum256(der)
+	h := strings.ToUpper(hex.EncodeToString(sum[:]))
+	var b strings.Builder
+	for i := 0; i < len(h); i += 2 {
+		if i > 0 {
+			b.WriteByte(':')
+		}
+		b.WriteString(h[i : i+2])
+	}
+	return b.String()
+}
+
+func tlsConfig(opts Options) (*tls.Config, error) {
+	conf := &tls.Config{MinVersion: tls.VersionTLS12}
+	switch {
+	case opts.Fingerprint != "":
+		want := strings.ToUpper(strings.TrimSpace(opts.Fingerprint))
+		// Pinning replaces chain verification: PVE's certificates are
+		// usually self-signed, and the pin is the stronger check.
+		conf.InsecureSkipVerify = true
+		conf.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return &FingerprintMismatchError{Want: want, Got: "(none)"}
+			}
+			got := Fingerprint(cs.PeerCertificates[0].Raw)
+			if got != want {
+				return &FingerprintMismatchError{Want: want, Got: got}
+			}
+			return nil
+		}
+	case len(opts.CAPEM) > 0:
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(opts.CAPEM) {
+			return nil, errors.New("proxmox: the CA bundle holds no PEM certificate")
+		}
+		conf.RootCAs = pool
+	case opts.Insecure:
+		conf.InsecureSkipVerify = true
+	}
+	return conf, nil
+}
+
+// envelope is PVE's answer body: {"data": ..., "message": "...", "errors": {...}}.
+type envelope struct {
+	Data    json.RawMessage   `json:"data"`
+	Message string            `json:"message"`
+	Errors  map[string]string `json:"errors"`
+}
+
+// request describes one API call.
+type request struct {
+	method  string
+	path    string // below /api2/json, e.g. "/version"
+	query   url.Values
+	form    url.Values
+	id      *lxc.Identity // nil for calls that need no sign-in
+	timeout time.Duration
+}
+
+// do performs r and decodes the answer's data into out (which may be nil).
+func (c *Client) do(ctx context.Context, r request, out any) error {
+	op := r.method + " " + r.path
+	timeout := r.timeout
+	if timeout == 0 {
+		timeout = c.timeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	u := *c.base
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/api2/json" + r.path
+	if len(r.query) > 0 {
+		u.RawQuery = r.query.Encode()
+	}
+	var body io.Reader
+	if r.form != nil {
+		body = strings.NewReader(r.form.Encode())
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), body)
+	if err != nil {
+		return &Error{Op: op, Kind: lxc.EInternal, Err: err}
+	}
+	req.Header.Set("Accept", "application/json")
+	if r.form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if r.id != nil {
+		req.AddCookie(&http.Cookie{Name: "PVEAuthCookie", Value: url.QueryEscape(r.id.Ticket)})
+		if r.method != http.MethodGet {
+			req.Header.Set("CSRFPreventionToken", r.id.CSRFToken)
+		}
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return transportError(op, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return transportError(op, err)
+	}
+	if len(raw) > maxBody {
+		return &Error{Op: op, Kind: lxc.EInternal, Status: resp.StatusCode, Err: errors.New("answer larger than the client's limit")}
+	}
+	var env envelope
+	if len(bytes.TrimSpace(raw)) > 0 {
+		if err := json.Unmarshal(raw, &env); err != nil && resp.StatusCode == http.StatusOK {
+			return &Error{Op: op, Kind: lxc.EInternal, Status: resp.StatusCode, Err: fmt.Errorf("decode answer: %w", err)}
+		}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return statusError(op, resp, env)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(env.Data, out); err != nil {
+		return &Error{Op: op, Kind: lxc.EInternal, Status: resp.StatusCode, Err: fmt.Errorf("decode data: %w", err)}
+	}
+	return nil
+}

@@ -1,0 +1,145 @@
+package pvesim
+
+import (
+	"net/http"
+	"strings"
+)
+
+// The /access endpoints (pve-access-control API2/AccessControl.pm and
+// API2/Domains.pm).
+
+func (s *Sim) accessRoutes(rr *router) {
+	rr.add(&route{
+		name: "get_ticket", method: http.MethodGet, path: "/access/ticket",
+		allowToken: true,
+		fn:         func(*call) (any, *apiError) { return nil, nil },
+	})
+	rr.add(&route{
+		name: "create_ticket", method: http.MethodPost, path: "/access/ticket",
+		protected: true, allowToken: false,
+		params: schema{
+			"username":      {Type: "string", MaxLength: 64},
+			"realm":         {Type: "string", Optional: true, Format: "pve-realm", MaxLength: 32},
+			"password":      {Type: "string"},
+			"otp":           {Type: "string", Optional: true},
+			"path":          {Type: "string", Optional: true, MaxLength: 64, Requires: "privs"},
+			"privs":         {Type: "string", Optional: true, Format: "pve-priv-list", MaxLength: 64, Requires: "path"},
+			"new-format":    {Type: "boolean", Optional: true},
+			"tfa-challenge": {Type: "string", Optional: true},
+		},
+		fn: s.createTicket,
+	})
+	rr.add(&route{
+		name: "index", method: http.MethodGet, path: "/access/domains",
+		allowToken: true,
+		fn:         s.listDomains,
+	})
+}
+
+// loginError is a failed login: logged with the real reason, answered as
+// 401 "authentication failure" (the pipeline holds it until
+// AuthFailureDelay after the request started).
+func (s *Sim) loginError(c *call, userid, reason string) *apiError {
+	s.log.Info("authentication failure", "rhost", clientIP(c.r), "user", userid,
+		"msg", strings.TrimSpace(reason))
+	return &apiError{status: http.StatusUnauthorized, msg: "authentication failure\n"}
+}
+
+// createTicket is POST /access/ticket (create_ticket): a password login, a
+// renewal (password = a still valid ticket of the same user, or of
+// root@pam), or with path+privs a check-only verification. Called with
+// s.mu held.
+func (s *Sim) createTicket(c *call) (any, *apiError) {
+	p := c.params
+	userid, _ := p.str("username")
+	if rlm, ok := p.str("realm"); perlTrue(rlm, ok) {
+		userid += "@" + rlm
+	}
+	password, _ := p.str("password")
+	_, hasOTP := p.str("otp")
+	_, hasChallenge := p.str("tfa-challenge")
+	path, hasPath := p.str("path")
+	privs, hasPrivs := p.str("privs")
+
+	now := s.nowUnix()
+	res := map[string]any{}
+	fail := func(reason string) (any, *apiError) { return nil, s.loginError(c, userid, reason) }
+
+	if msg := s.checkUserEnabled(userid); msg != "" {
+		return fail(msg)
+	}
+
+	if perlTrue(path, hasPath) && perlTrue(privs, hasPrivs) {
+		// verify_auth: check-only mode, no ticket is issued.
+		norm := normalizePath(path)
+		if norm == "" {
+			return fail("invalid path - " + path + "\n")
+		}
+		data, _, ok := s.keys.verifyTicket(password, "", now)
+		if !(ok && data == userid) {
+			if msg := s.authenticateUser(userid, password); msg != "" {
+				return fail(msg)
+			}
+		}
+		list := splitList(privs)
+		if len(list) == 0 || s.perms.check(userid, norm, list...) != nil {
+			return fail("no permission (" + path + ", " + privs + ")\n")
+		}
+		res["username"] = userid
+	} else {
+		// create_ticket_do
+		if hasOTP && hasChallenge {
+			return fail("TFA response should be in 'password', not 'otp' when 'tfa-challenge' is set\n")
+		}
+		renewed := false
+		if !hasChallenge {
+			if data, _, ok := s.keys.verifyTicket(password, "", now); ok {
+				if strings.HasPrefix(data, "!tfa!") {
+					// A partial TFA ticket carries no userid; it never
+					// renews a session.
+				} else if data == rootUser || data == userid {
+					renewed = true
+				}
+			}
+		}
+		if !renewed {
+			if hasChallenge {
+				// No second factors are configured for anybody yet, so
+				// there is no challenge this could answer.
+				return fail("invalid tfa challenge\n")
+			}
+			if msg := s.authenticateUser(userid, password); msg != "" {
+				return fail(msg)
+			}
+		}
+		res["username"] = userid
+		res["ticket"] = s.keys.assembleTicket(userid, "", now)
+		res["CSRFPreventionToken"] = s.keys.assembleCSRF(userid, now)
+	}
+
+	res["cap"] = s.perms.computeCap(userid)
+	if s.clusterName != "" && s.perms.can(userid, "/", "Sys.Audit") {
+		res["clustername"] = s.clusterName
+	}
+	s.log.Info("successful auth for user '"+userid+"'", "rhost", clientIP(c.r))
+	return res, nil
+}
+
+// listDomains is GET /access/domains: every realm, for the login box.
+func (s *Sim) listDomains(c *call) (any, *apiError) {
+	out := make([]map[string]any, 0, len(s.realms))
+	for _, r := range s.realms {
+		e := map[string]any{"realm": r.name, "type": r.typ}
+		if r.comment != "" {
+			e["comment"] = r.comment
+		}
+		if r.def {
+			e["default"] = 1
+		}
+		if r.tfa != "" {
+			e["tfa"] = r.tfa
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}

@@ -1,0 +1,129 @@
+package pvesim
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The method table, shaped like PVE's RESTHandler tree: each path level
+// has either fixed children ("folders") or one variable child ("{node}"),
+// and each path holds methods by HTTP verb. Unknown paths and verbs are
+// "501 Method '<VERB> <path>' not implemented".
+
+// route is one API method (one entry of apidata.js).
+type route struct {
+	name   string // PVE method name, e.g. "create_ticket"
+	method string // HTTP verb
+	path   string // "/nodes/{node}/lxc"
+	// params is the parameter schema (path variables included, as in PVE).
+	params schema
+	// perm runs the method's permission check; nil means none beyond the
+	// login that auth_handler already required (user => 'all'), or none at
+	// all for calls exempt from authentication (user => 'world').
+	perm func(c *call) *apiError
+	// allowToken: the method may be called with an API token (PVE default 1).
+	allowToken bool
+	// protected methods run in pvedaemon in PVE; informational here.
+	protected bool
+	fn        func(c *call) (any, *apiError)
+}
+
+type routeNode struct {
+	folders  map[string]*routeNode
+	varName  string
+	varChild *routeNode
+	methods  map[string]*route
+}
+
+type router struct {
+	root *routeNode
+}
+
+func newRouter() *router {
+	return &router{root: &routeNode{}}
+}
+
+// add registers rt; it panics on conflicting definitions (a programming error).
+func (rr *router) add(rt *route) {
+	n := rr.root
+	for _, seg := range splitPath(rt.path) {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			name := seg[1 : len(seg)-1]
+			if n.folders != nil || (n.varChild != nil && n.varName != name) {
+				panic(fmt.Sprintf("pvesim: route %s conflicts at %q", rt.path, seg))
+			}
+			if n.varChild == nil {
+				n.varName, n.varChild = name, &routeNode{}
+			}
+			n = n.varChild
+			continue
+		}
+		if n.varChild != nil {
+			panic(fmt.Sprintf("pvesim: route %s conflicts at %q", rt.path, seg))
+		}
+		if n.folders == nil {
+			n.folders = map[string]*routeNode{}
+		}
+		child := n.folders[seg]
+		if child == nil {
+			child = &routeNode{}
+			n.folders[seg] = child
+		}
+		n = child
+	}
+	if n.methods == nil {
+		n.methods = map[string]*route{}
+	}
+	if _, dup := n.methods[rt.method]; dup {
+		panic(fmt.Sprintf("pvesim: duplicate route %s %s", rt.method, rt.path))
+	}
+	if rt.params == nil {
+		rt.params = schema{}
+	}
+	n.methods[rt.method] = rt
+}
+
+// find is RESTHandler::find_handler: it returns the method and the path
+// variables, or nil.
+func (rr *router) find(method, relURI string) (*route, map[string]string) {
+	vars := map[string]string{}
+	n := rr.root
+	for _, seg := range splitPath(relURI) {
+		switch {
+		case n.varChild != nil:
+			vars[n.varName] = seg
+			n = n.varChild
+		case n.folders != nil:
+			n = n.folders[seg]
+		default:
+			return nil, nil
+		}
+		if n == nil {
+			return nil, nil
+		}
+	}
+	rt := n.methods[method]
+	if rt == nil {
+		return nil, nil
+	}
+	return rt, vars
+}
+
+// splitPath splits on '/' and skips empty fragments.
+func splitPath(p string) []string {
+	var out []string
+	for _, s := range strings.Split(p, "/") {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// buildRoutes registers every simulated method.
+func (s *Sim) buildRoutes() *router {
+	rr := newRouter()
+	s.accessRoutes(rr)
+	s.nodeRoutes(rr)
+	return rr
+}

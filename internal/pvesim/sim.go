@@ -1,0 +1,483 @@
+// Package pvesim is a faithful simulator of the Proxmox VE REST API
+// (/api2/json), the stand-in for a real PVE cluster in tests and demos.
+//
+// It behaves like pveproxy/pvedaemon, never friendlier: ticket logins with
+// RSA-signed tickets and CSRF tokens, every login failure answered as a
+// delayed "401 authentication failure", pre-handler 401s with empty bodies
+// and the reason in the status line, PVE's parameter verification messages,
+// and the privilege model (roles, ACL propagation, the "cap" object).
+//
+// Layout: sim.go (options, request pipeline), envelope.go (answer
+// rendering), params.go (parameter extraction and schema checks),
+// router.go (method table), ticket.go (tickets, CSRF), auth.go (users,
+// realms, ticket/CSRF verification), perms.go (roles, ACLs), access.go
+// (/access endpoints), nodes.go (/nodes, /version), server.go (HTTPS),
+// userflag.go (ParseUserFlag), clock.go (ManualClock).
+package pvesim
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// User is an account of the simulated cluster.
+type User struct {
+	ID       string // "root@pam", "alice@pve"
+	Password string
+}
+
+// Options configure a Sim. Zero values: Users = DefaultUsers();
+// AuthFailureDelay = 0 (no delay — tests); Now = time.Now; Version =
+// "9.1.4"; Nodes = DefaultNodes(); Logger = discard; ClusterName = "lab"
+// when there is more than one node (a single node is standalone).
+type Options struct {
+	Users            []User
+	AuthFailureDelay time.Duration    // how long 401 answers are held (PVE: 3s; the CLI default is 3s)
+	Now              func() time.Time // injectable clock
+	Version          string           // pve-manager version reported by GET /version, e.g. "9.1.4"
+	Nodes            []string         // node names, e.g. "pve1","pve2","pve3"
+	Logger           *slog.Logger
+	// ClusterName is the corosync cluster name, reported as "clustername"
+	// at login to users with Sys.Audit on "/". Empty: "lab" for more than
+	// one node, none (standalone node) for a single node.
+	ClusterName string
+}
+
+// DefaultUsers returns root@pam (password "proxmox") and alice@pve
+// (password "alice-pass"), an ordinary user without any privileges.
+func DefaultUsers() []User {
+	return []User{
+		{ID: "root@pam", Password: "proxmox"},
+		{ID: "alice@pve", Password: "alice-pass"},
+	}
+}
+
+// DefaultNodes returns "pve1", "pve2", "pve3".
+func DefaultNodes() []string {
+	return []string{"pve1", "pve2", "pve3"}
+}
+
+// DefaultVersion is the pve-manager version reported when Options.Version
+// is empty.
+const DefaultVersion = "9.1.4"
+
+// Sim is a simulated PVE cluster. It is an http.Handler serving the whole
+// API under /api2/json/. All methods are safe for concurrent use.
+type Sim struct {
+	log         *slog.Logger
+	now         func() time.Time
+	authDelay   time.Duration
+	version     string
+	versionNum  [3]int
+	release     string
+	repoid      string
+	clusterName string
+	keys        *ticketKeys
+	routes      *router
+
+	requests atomic.Int64
+
+	mu     sync.Mutex // guards everything below
+	users  map[string]*userEntry
+	realms []*realm
+	perms  *permState
+	nodes  []*node
+}
+
+var versionRe = regexp.MustCompile(`^(\d+)\.(\d+)[.-](\d+)$`)
+
+// New builds a Sim from opts.
+func New(opts Options) (*Sim, error) {
+	s := &Sim{
+		log:       opts.Logger,
+		now:       opts.Now,
+		authDelay: opts.AuthFailureDelay,
+		version:   opts.Version,
+		users:     map[string]*userEntry{},
+		realms:    defaultRealms(),
+		perms:     newPermState(),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.authDelay < 0 {
+		return nil, fmt.Errorf("pvesim: negative AuthFailureDelay %v", s.authDelay)
+	}
+	if s.version == "" {
+		s.version = DefaultVersion
+	}
+	m := versionRe.FindStringSubmatch(s.version)
+	if m == nil {
+		return nil, fmt.Errorf("pvesim: version %q is not like \"9.1.4\"", s.version)
+	}
+	for i := 0; i < 3; i++ {
+		s.versionNum[i], _ = strconv.Atoi(m[i+1])
+	}
+	s.release = m[1] + "." + m[2]
+	sum := sha256.Sum256([]byte("pve-manager/" + s.version))
+	s.repoid = hex.EncodeToString(sum[:8])
+
+	users := opts.Users
+	if users == nil {
+		users = DefaultUsers()
+	}
+	for _, u := range users {
+		if _, _, msg := verifyUsername(u.ID); msg != "" {
+			return nil, fmt.Errorf("pvesim: user %q: %s", u.ID, strings.TrimSpace(msg))
+		}
+		if s.findRealm(realmOf(u.ID)) == nil {
+			return nil, fmt.Errorf("pvesim: user %q: realm %q does not exist", u.ID, realmOf(u.ID))
+		}
+		s.users[u.ID] = newUserEntry(u)
+	}
+	// root@pam always exists in user.cfg; without a configured password
+	// it simply cannot log in.
+	if _, ok := s.users[rootUser]; !ok {
+		s.users[rootUser] = &userEntry{id: rootUser, enabled: true}
+	}
+
+	names := opts.Nodes
+	if names == nil {
+		names = DefaultNodes()
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("pvesim: at least one node is needed")
+	}
+	nodes, err := newNodes(names, s.now())
+	if err != nil {
+		return nil, err
+	}
+	s.nodes = nodes
+	s.clusterName = opts.ClusterName
+	if s.clusterName == "" && len(names) > 1 {
+		s.clusterName = "lab"
+	}
+
+	keys, err := newTicketKeys()
+	if err != nil {
+		return nil, err
+	}
+	s.keys = keys
+	s.routes = s.buildRoutes()
+	return s, nil
+}
+
+// versionAtLeast compares the simulated pve-manager version.
+func (s *Sim) versionAtLeast(major, minor, patch int) bool {
+	want := [3]int{major, minor, patch}
+	for i := 0; i < 3; i++ {
+		if s.versionNum[i] != want[i] {
+			return s.versionNum[i] > want[i]
+		}
+	}
+	return true
+}
+
+// SetUser adds a user or replaces an existing user's password at run time.
+// The user's realm should exist; otherwise the user can never log in.
+func (s *Sim) SetUser(u User) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.users[u.ID]; ok {
+		old.password = u.Password
+		old.hasPassword = true
+		return
+	}
+	s.users[u.ID] = newUserEntry(u)
+}
+
+// RemoveUser deletes a user like "pveum user delete": its ACL entries and
+// group memberships go too, and its tickets stop working. root@pam cannot
+// be removed.
+func (s *Sim) RemoveUser(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id == rootUser {
+		return fmt.Errorf("pvesim: root@pam cannot be removed")
+	}
+	if _, ok := s.users[id]; !ok {
+		return fmt.Errorf("pvesim: no such user ('%s')", id)
+	}
+	delete(s.users, id)
+	s.perms.removeUser(id)
+	return nil
+}
+
+// SetACL grants role on path to ugid (a userid, or "@group"), like
+// "pveum acl modify PATH --roles ROLE [--users|--groups] --propagate".
+// An empty role removes ugid's entries on path.
+func (s *Sim) SetACL(path, ugid, role string, propagate bool) error {
+	np := normalizePath(path)
+	if np == "" {
+		return fmt.Errorf("pvesim: invalid ACL path %q", path)
+	}
+	if role != "" {
+		if _, ok := builtinRoles[role]; !ok {
+			return fmt.Errorf("pvesim: role '%s' does not exist", role)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if strings.HasPrefix(ugid, "@") {
+		if _, ok := s.perms.groups[ugid[1:]]; !ok {
+			return fmt.Errorf("pvesim: group '%s' does not exist", ugid[1:])
+		}
+	} else if _, ok := s.users[ugid]; !ok {
+		return fmt.Errorf("pvesim: user '%s' does not exist", ugid)
+	}
+	s.perms.setACL(np, ugid, role, propagate)
+	return nil
+}
+
+// SetGroup creates or replaces a group with the given member userids.
+func (s *Sim) SetGroup(name string, members ...string) error {
+	if !groupNameRe.MatchString(name) {
+		return fmt.Errorf("pvesim: invalid group name %q", name)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	set := map[string]bool{}
+	for _, m := range members {
+		if _, ok := s.users[m]; !ok {
+			return fmt.Errorf("pvesim: user '%s' does not exist", m)
+		}
+		set[m] = true
+	}
+	s.perms.groups[name] = set
+	return nil
+}
+
+var groupNameRe = regexp.MustCompile(`^[A-Za-z0-9.\-_]+$`)
+
+// Requests returns the number of API requests served so far (every request
+// that reached ServeHTTP, whatever its outcome).
+func (s *Sim) Requests() int64 {
+	return s.requests.Load()
+}
+
+// nowUnix is the simulated clock in unix seconds.
+func (s *Sim) nowUnix() int64 {
+	return s.now().Unix()
+}
+
+// call is one API request on its way through the pipeline.
+type call struct {
+	s      *Sim
+	r      *http.Request
+	method string
+	relURI string
+	user   string // authenticated userid; "" for calls exempt from auth
+	token  bool   // authenticated with an API token
+	params params
+	vars   map[string]string
+}
+
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodPost: true, http.MethodPut: true, http.MethodDelete: true,
+}
+
+var apiPathRe = regexp.MustCompile(`^/api2/+([a-z][a-z0-9]+)(/.*)?$`)
+
+// ServeHTTP serves the whole API under /api2/json/.
+func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	s.requests.Add(1)
+	rp := s.serve(r, start)
+	if rp.status >= 400 {
+		// The connection is closed after the answer: read what is left of
+		// the body first so that the close does not reset it under the
+		// client before it has read the answer.
+		drainBody(r)
+	}
+	if !rp.holdUntil.IsZero() {
+		wait(r.Context(), time.Until(rp.holdUntil))
+	}
+	s.log.Debug("pvesim request", "method", r.Method, "uri", r.URL.RequestURI(),
+		"status", rp.status, "user", rp.userid, "duration", time.Since(start))
+	s.render(w, r, rp)
+}
+
+// wait sleeps for d unless ctx ends first.
+func wait(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// drainBody discards an unread request body (bounded).
+func drainBody(r *http.Request) {
+	if r.Body != nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 4*maxPostSize))
+	}
+}
+
+// serve is pveproxy's request handling up to a decided answer.
+func (s *Sim) serve(r *http.Request, start time.Time) *reply {
+	if !knownMethods[r.Method] {
+		return bareReply(http.StatusNotImplemented, fmt.Sprintf("method '%s' not available", r.Method))
+	}
+	if len(r.TransferEncoding) > 0 {
+		drainBody(r)
+		if strings.EqualFold(r.TransferEncoding[0], "chunked") {
+			return bareReply(http.StatusNotImplemented, "chunked transfer encoding not supported")
+		}
+		return bareReply(http.StatusNotImplemented, fmt.Sprintf("Unknown transfer encoding '%s'", r.TransferEncoding[0]))
+	}
+
+	path := r.URL.Path
+	c := &call{s: s, r: r, method: r.Method}
+	format := ""
+	isAPI := strings.HasPrefix(path, "/api2")
+	if isAPI {
+		m := apiPathRe.FindStringSubmatch(path)
+		if m == nil {
+			return bareReply(http.StatusNotImplemented, "no such uri")
+		}
+		format, c.relURI = m[1], m[2]
+		if c.relURI == "" {
+			c.relURI = "/"
+		}
+		s.mu.Lock()
+		rp := s.authenticate(c)
+		s.mu.Unlock()
+		if rp != nil {
+			rp.holdUntil = time.Now().Add(s.authDelay)
+			return rp
+		}
+	}
+
+	// The body, as pveproxy reads it after authentication.
+	var body []byte
+	if r.ContentLength > 0 {
+		if r.Method != http.MethodPost && r.Method != http.MethodPut {
+			return bareReply(http.StatusNotImplemented, fmt.Sprintf("Unexpected content for method '%s'", r.Method))
+		}
+		if r.ContentLength > maxPostSize {
+			return bareReply(http.StatusNotImplemented, "for data too large")
+		}
+		ctype := r.Header.Get("Content-Type")
+		if ct := contentType(ctype); ct != "" && ct != "application/x-www-form-urlencoded" && ct != "application/json" {
+			return bareReply(506, fmt.Sprintf("upload 'Content-Type '%s' not implemented", ctype))
+		}
+		b, err := io.ReadAll(io.LimitReader(r.Body, maxPostSize+1))
+		if err != nil {
+			return bareReply(http.StatusBadRequest, "bad request")
+		}
+		if len(b) > maxPostSize {
+			return bareReply(http.StatusNotImplemented, "for data too large")
+		}
+		body = b
+	}
+
+	if !isAPI {
+		return bareReply(http.StatusNotImplemented, fmt.Sprintf("no such file '%s'", path))
+	}
+	if format != "json" {
+		// Only the json formatter is simulated (PVE also has extjs,
+		// htmljs, spiceconfig and png).
+		return bareReply(http.StatusNotImplemented, fmt.Sprintf("no formatter for uri %s, %s", c.relURI, format))
+	}
+
+	p, perr := extractParams(r, body)
+	if perr != nil {
+		return bareReply(perr.status, perr.msg)
+	}
+	c.params = p
+
+	s.mu.Lock()
+	rp := s.restHandler(c)
+	s.mu.Unlock()
+	rp.userid = c.user
+	if rp.status == http.StatusUnauthorized {
+		// "always delay unauthorized calls by 3 seconds" - counted from
+		// the start of the request.
+		rp.holdUntil = start.Add(s.authDelay)
+	}
+	return rp
+}
+
+// restHandler is PVE::HTTPServer::rest_handler plus RESTHandler::handle:
+// method lookup (501), path/body parameter conflicts (400), API-token
+// allowance (403), permission check (403), parameter verification (400),
+// the handler itself. Called with s.mu held.
+func (s *Sim) restHandler(c *call) *reply {
+	rt, vars := s.routes.find(c.method, c.relURI)
+	if rt == nil {
+		return errorReply(&apiError{status: http.StatusNotImplemented,
+			msg: fmt.Sprintf("Method '%s %s' not implemented", c.method, c.relURI)})
+	}
+	merged := params{}
+	for k, v := range vars {
+		merged[k] = v
+	}
+	for _, k := range sortedKeys(c.params) {
+		v := c.params[k]
+		if uv, ok := vars[k]; ok {
+			if sv, isStr := v.(string); !isStr || sv != uv {
+				return errorReply(paramError(map[string]string{
+					k: "duplicate parameter (already defined in URI) with conflicting values!",
+				}))
+			}
+		}
+		merged[k] = v
+	}
+	c.params = merged
+	c.vars = vars
+
+	if c.token && !rt.allowToken {
+		return errorReply(permError(fmt.Sprintf("URI '%s' not available with API token, need proper ticket.\n", c.relURI)))
+	}
+	if rt.perm != nil {
+		if err := rt.perm(c); err != nil {
+			return errorReply(err)
+		}
+	}
+	if err := rt.params.validate(c.params); err != nil {
+		return errorReply(err)
+	}
+	data, err := rt.fn(c)
+	if err != nil {
+		return errorReply(err)
+	}
+	return okReply(data)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// clientIP is the peer address for log lines.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,202 @@
+package session
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+)
+
+// CookieName is the name of the cookie that carries the sealed session id.
+// Sealed values are bound to it, so they do not open under any other name.
+const CookieName = "lxc-session"
+
+// MinSecretLength is the fewest characters a cookie secret may have.
+const MinSecretLength = 32
+
+// ErrInvalidCookie means a cookie value does not open: it is malformed,
+// truncated, tampered with, or sealed with a secret the Codec does not know.
+var ErrInvalidCookie = errors.New("session: invalid cookie")
+
+// ErrSecretTooShort means a secret given to NewCodec has fewer than
+// MinSecretLength characters.
+var ErrSecretTooShort = errors.New("session: secret too short")
+
+const (
+	// cookieKeyInfo is the HKDF info string that separates the cookie key
+	// from every other key derived from the same secret.
+	cookieKeyInfo = "lxc-manager cookie v1"
+	// keySize is the AES-256 key size.
+	keySize = 32
+	// nonceSize is the standard GCM nonce size.
+	nonceSize = 12
+	// tagSize is the GCM authentication tag size.
+	tagSize = 16
+	// headerSize is the key-id byte plus the nonce.
+	headerSize = 1 + nonceSize
+	// maxCookieLength bounds the work Decode does; browsers cap a cookie at
+	// about 4 KiB anyway.
+	maxCookieLength = 4096
+)
+
+// cookieEncoding is unpadded base64url. Strict decoding rejects non-zero
+// trailing bits, so each sealed value has exactly one textual form.
+var cookieEncoding = base64.RawURLEncoding.Strict()
+
+// deriveKey derives a 32-byte key from secret with HKDF-SHA256. info names
+// the key's purpose; distinct infos give independent keys from one secret.
+func deriveKey(secret, info string) ([]byte, error) {
+	key, err := hkdf.Key(sha256.New, []byte(secret), nil, info, keySize)
+	if err != nil {
+		return nil, fmt.Errorf("session: derive key: %w", err)
+	}
+	return key, nil
+}
+
+// newGCM returns AES-256-GCM keyed with key.
+func newGCM(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("session: new cipher: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("session: new gcm: %w", err)
+	}
+	return aead, nil
+}
+
+// keyID names a derived key in sealed values without revealing it: the first
+// byte of its SHA-256.
+func keyID(key []byte) byte {
+	sum := sha256.Sum256(key)
+	return sum[0]
+}
+
+// codecKey is one usable cookie key.
+type codecKey struct {
+	id   byte
+	aead cipher.AEAD
+}
+
+// Codec seals session ids into cookie values and opens them again.
+//
+// A sealed value is unpadded base64url of
+//
+//	key id (1 byte) || nonce (12 bytes) || AES-256-GCM ciphertext and tag
+//
+// where the key is derived from a secret with HKDF-SHA256, the key id is the
+// first byte of the key's SHA-256, and the additional data is CookieName.
+// Encode always uses the current secret; Decode also accepts values sealed
+// with previous secrets, so a secret can be rotated without signing everyone
+// out. A Codec is safe for concurrent use.
+//
+// Build one with NewCodec; the zero value has no key.
+type Codec struct {
+	keys []codecKey // keys[0] is current; the rest are previous, in order.
+}
+
+// NewCodec returns a Codec that seals with secret and also opens values
+// sealed with any of previous. Every secret needs at least MinSecretLength
+// characters (otherwise the error wraps ErrSecretTooShort); empty previous
+// secrets and duplicates are ignored.
+func NewCodec(secret string, previous ...string) (*Codec, error) {
+	if n := utf8.RuneCountInString(secret); n < MinSecretLength {
+		return nil, fmt.Errorf("%w: current secret has %d characters, need at least %d",
+			ErrSecretTooShort, n, MinSecretLength)
+	}
+	seen := map[string]bool{}
+	c := &Codec{}
+	for i, s := range append([]string{secret}, previous...) {
+		if s == "" || seen[s] {
+			continue
+		}
+		if n := utf8.RuneCountInString(s); n < MinSecretLength {
+			return nil, fmt.Errorf("%w: previous secret #%d has %d characters, need at least %d",
+				ErrSecretTooShort, i, n, MinSecretLength)
+		}
+		seen[s] = true
+		key, err := deriveKey(s, cookieKeyInfo)
+		if err != nil {
+			return nil, err
+		}
+		aead, err := newGCM(key)
+		if err != nil {
+			return nil, err
+		}
+		c.keys = append(c.keys, codecKey{id: keyID(key), aead: aead})
+	}
+	return c, nil
+}
+
+// Encode seals id into a cookie value with the current secret. Each call uses
+// a fresh random nonce, so sealing the same id twice gives different values.
+func (c *Codec) Encode(id string) (string, error) {
+	if id == "" {
+		return "", errors.New("session: encode: empty session id")
+	}
+	if len(c.keys) == 0 {
+		return "", errors.New("session: encode: codec has no key (use NewCodec)")
+	}
+	k := c.keys[0]
+	buf := make([]byte, headerSize, headerSize+len(id)+tagSize)
+	buf[0] = k.id
+	if _, err := rand.Read(buf[1:headerSize]); err != nil {
+		return "", fmt.Errorf("session: encode: nonce: %w", err)
+	}
+	buf = k.aead.Seal(buf, buf[1:headerSize], []byte(id), []byte(CookieName))
+	return cookieEncoding.EncodeToString(buf), nil
+}
+
+// Decode opens a cookie value made by Encode and returns the session id.
+// It tries the current key and then previous ones, whichever carry the
+// value's key id. Any value that does not open yields an error wrapping
+// ErrInvalidCookie; Decode never panics. Errors never include the value.
+func (c *Codec) Decode(value string) (string, error) {
+	if value == "" {
+		return "", fmt.Errorf("%w: empty", ErrInvalidCookie)
+	}
+	if len(value) > maxCookieLength {
+		return "", fmt.Errorf("%w: %d bytes is too long", ErrInvalidCookie, len(value))
+	}
+	// The decoder skips CR and LF; refuse them (and anything else outside
+	// the alphabet) so only the canonical form of a value opens.
+	for i := 0; i < len(value); i++ {
+		if !isBase64URL(value[i]) {
+			return "", fmt.Errorf("%w: not base64url", ErrInvalidCookie)
+		}
+	}
+	raw, err := cookieEncoding.DecodeString(value)
+	if err != nil {
+		return "", fmt.Errorf("%w: not base64url: %w", ErrInvalidCookie, err)
+	}
+	if len(raw) < headerSize+tagSize+1 {
+		return "", fmt.Errorf("%w: too short", ErrInvalidCookie)
+	}
+	kid, nonce, sealed := raw[0], raw[1:headerSize], raw[headerSize:]
+	known := false
+	for _, k := range c.keys {
+		if k.id != kid {
+			continue
+		}
+		known = true
+		plain, err := k.aead.Open(nil, nonce, sealed, []byte(CookieName))
+		if err == nil {
+			return string(plain), nil
+		}
+	}
+	if !known {
+		return "", fmt.Errorf("%w: unknown key", ErrInvalidCookie)
+	}
+	return "", fmt.Errorf("%w: authentication failed", ErrInvalidCookie)
+}
+
+// isBase64URL reports whether b belongs to the base64url alphabet.
+func isBase64URL(b byte) bool {
+	return 'A' <= b && b <= 'Z' || 'a' <= b && b <= 'z' || '0' <= b && b <= '9' || b == '-' || b == '_'
+}

@@ -1,0 +1,88 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// MemoryStore is a Store that keeps sessions in process memory, for demo
+// mode. It honours TTLs against an injectable clock: expired entries are
+// removed lazily by Load and swept by Save. It never blocks on I/O, so the
+// contexts passed to it are not consulted, and it is never unavailable. It is
+// safe for concurrent use.
+type MemoryStore struct {
+	now func() time.Time
+
+	mu      sync.Mutex
+	entries map[string]memoryEntry
+}
+
+// memoryEntry is one stored session and the instant it stops being valid.
+type memoryEntry struct {
+	session  Session
+	deadline time.Time
+}
+
+// expired reports whether the entry is no longer valid at now.
+func (e memoryEntry) expired(now time.Time) bool { return !now.Before(e.deadline) }
+
+// NewMemoryStore returns an empty MemoryStore that reads the time from now;
+// a nil now means time.Now.
+func NewMemoryStore(now func() time.Time) *MemoryStore {
+	if now == nil {
+		now = time.Now
+	}
+	return &MemoryStore{now: now, entries: make(map[string]memoryEntry)}
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+// Load returns the session stored under id, or ErrNotFound if there is none
+// or its TTL has passed (the expired entry is then removed).
+func (m *MemoryStore) Load(_ context.Context, id string) (Session, error) {
+	if id == "" {
+		return Session{}, fmt.Errorf("%w: empty session id", ErrNotFound)
+	}
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.entries[id]
+	if !ok {
+		return Session{}, ErrNotFound
+	}
+	if e.expired(now) {
+		delete(m.entries, id)
+		return Session{}, ErrNotFound
+	}
+	return e.session, nil
+}
+
+// Save stores s under s.ID until ttl has passed, overwriting any previous
+// value, and removes every entry that has already expired.
+func (m *MemoryStore) Save(_ context.Context, s Session, ttl time.Duration) error {
+	if err := validateSave(s, ttl); err != nil {
+		return err
+	}
+	now := m.now()
+	s.ExpiresAt = s.ExpiresAt.UTC()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id, e := range m.entries {
+		if e.expired(now) {
+			delete(m.entries, id)
+		}
+	}
+	m.entries[s.ID] = memoryEntry{session: s, deadline: now.Add(ttl)}
+	return nil
+}
+
+// Delete removes the session stored under id. Deleting a missing id is not an
+// error.
+func (m *MemoryStore) Delete(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.entries, id)
+	return nil
+}

@@ -1,0 +1,141 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+)
+
+// Timeouts NewRedisClient applies unless the URL sets its own, so that a lost
+// Redis turns into ErrUnavailable quickly instead of hanging requests.
+const (
+	redisDialTimeout  = 2 * time.Second
+	redisReadTimeout  = 1 * time.Second
+	redisWriteTimeout = 1 * time.Second
+	// redisDialAttempts is how often one command try dials before giving up;
+	// go-redis's own command retries (max_retries, default 3) come on top.
+	redisDialAttempts = 1
+)
+
+// NewRedisClient returns a go-redis client for url, which may use the
+// redis://, rediss:// or unix:// scheme (see redis.ParseURL for the query
+// options it understands). Maintenance notifications are disabled because
+// open-source Redis rejects that handshake, dial/read/write timeouts default
+// to 2 s / 1 s / 1 s unless the URL sets them, and each command try dials
+// only once (go-redis would otherwise dial five times), so a command against
+// a down server fails within tens of milliseconds when the connection is
+// refused. The client connects lazily: a down server is reported by the
+// first command, not here.
+//
+// An invalid URL yields an error wrapping the parse error; any URL text in it
+// is redacted because the URL may carry a password.
+func NewRedisClient(url string) (*redis.Client, error) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("session: parse redis URL: %w", redactURLError(err))
+	}
+	opts.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	if opts.DialTimeout == 0 {
+		opts.DialTimeout = redisDialTimeout
+	}
+	if opts.ReadTimeout == 0 {
+		opts.ReadTimeout = redisReadTimeout
+	}
+	if opts.WriteTimeout == 0 {
+		opts.WriteTimeout = redisWriteTimeout
+	}
+	opts.DialerRetries = redisDialAttempts
+	return redis.NewClient(opts), nil
+}
+
+// redactURLError replaces the URL that net/url puts into its parse errors,
+// which would otherwise leak a password into logs. Other errors pass through.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return &url.Error{Op: ue.Op, URL: "(redacted)", Err: ue.Err}
+	}
+	return err
+}
+
+// RedisStore is a Store that keeps each session as JSON under Key(id) with a
+// Redis expiry. It is safe for concurrent use.
+type RedisStore struct {
+	client *redis.Client
+}
+
+// NewRedisStore returns a RedisStore using c. The caller keeps ownership of c
+// and closes it.
+func NewRedisStore(c *redis.Client) *RedisStore {
+	return &RedisStore{client: c}
+}
+
+var _ Store = (*RedisStore)(nil)
+
+// Load returns the session stored under id. A missing or expired key yields
+// ErrNotFound; so does a stored value that is not valid session JSON (the
+// error then also wraps the decoding error). Any other Redis failure yields
+// an *UnavailableError.
+func (r *RedisStore) Load(ctx context.Context, id string) (Session, error) {
+	if id == "" {
+		return Session{}, fmt.Errorf("%w: empty session id", ErrNotFound)
+	}
+	raw, err := r.client.Get(ctx, Key(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return Session{}, ErrNotFound
+	}
+	if err != nil {
+		return Session{}, &UnavailableError{Op: "load", Err: err}
+	}
+	var s Session
+	if err := json.Unmarshal(raw, &s); err != nil {
+		// A value we cannot read is as good as no session: the user signs in
+		// again and Save overwrites it; its TTL removes it otherwise.
+		return Session{}, fmt.Errorf("%w: stored value does not decode: %w", ErrNotFound, err)
+	}
+	s.ID = id
+	s.ExpiresAt = s.ExpiresAt.UTC()
+	return s, nil
+}
+
+// Save stores s under Key(s.ID) as JSON with SET ... EX, overwriting any
+// previous value. The TTL is rounded up to whole seconds. ExpiresAt is stored
+// in UTC as RFC 3339.
+func (r *RedisStore) Save(ctx context.Context, s Session, ttl time.Duration) error {
+	if err := validateSave(s, ttl); err != nil {
+		return err
+	}
+	s.ExpiresAt = s.ExpiresAt.UTC()
+	raw, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("session: save: encode: %w", err)
+	}
+	if err := r.client.Set(ctx, Key(s.ID), raw, roundUpToSecond(ttl)).Err(); err != nil {
+		return &UnavailableError{Op: "save", Err: err}
+	}
+	return nil
+}
+
+// Delete removes the session stored under id. Deleting a missing id is not an
+// error.
+func (r *RedisStore) Delete(ctx context.Context, id string) error {
+	if id == "" {
+		return nil
+	}
+	if err := r.client.Del(ctx, Key(id)).Err(); err != nil {
+		return &UnavailableError{Op: "delete", Err: err}
+	}
+	return nil
+}
+
+// roundUpToSecond rounds a positive d up to a whole number of seconds, so
+// go-redis sends SET ... EX rather than PX.
+func roundUpToSecond(d time.Duration) time.Duration {
+	return (d + time.Second - 1) / time.Second * time.Second
+}

@@ -1,0 +1,211 @@
+package session_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lxc-manager/lxc-manager/internal/session"
+)
+
+// manualClock is a clock tests move by hand.
+type manualClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newManualClock() *manualClock {
+	return &manualClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+}
+
+// Now returns the clock's current time.
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *manualClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// storeEnv is a Store under test and a way to let time pass for it.
+type storeEnv struct {
+	store session.Store
+	// pass lets d elapse on the store's clock.
+	pass func(d time.Duration)
+}
+
+// newSession returns a filled-in session with a fresh, unique id.
+func newSession(t *testing.T) session.Session {
+	t.Helper()
+	id, err := session.NewID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cest := time.FixedZone("CEST", 2*60*60)
+	return session.Session{
+		ID:        id,
+		Ticket:    "PVE:root@pam:6630A1B2::c2lnbmF0dXJl",
+		CSRFToken: "6630A1B2:Y3NyZi10b2tlbg",
+		Username:  "root@pam",
+		Realm:     "pam",
+		ExpiresAt: time.Date(2026, 3, 1, 16, 30, 15, 123456789, cest),
+	}
+}
+
+// assertSameSession fails unless got equals want, with ExpiresAt as the same
+// instant in UTC.
+func assertSameSession(t *testing.T, got, want session.Session) {
+	t.Helper()
+	if got.ID != want.ID || got.Ticket != want.Ticket || got.CSRFToken != want.CSRFToken ||
+		got.Username != want.Username || got.Realm != want.Realm {
+		// Never print tickets: compare field by field without dumping them.
+		t.Errorf("loaded session differs: id %v, ticket %v, csrf %v, username %q/%q, realm %q/%q",
+			got.ID == want.ID, got.Ticket == want.Ticket, got.CSRFToken == want.CSRFToken,
+			got.Username, want.Username, got.Realm, want.Realm)
+	}
+	if !got.ExpiresAt.Equal(want.ExpiresAt) {
+		t.Errorf("ExpiresAt = %v, want %v", got.ExpiresAt, want.ExpiresAt)
+	}
+	if got.ExpiresAt.Location() != time.UTC {
+		t.Errorf("ExpiresAt location = %v, want UTC", got.ExpiresAt.Location())
+	}
+}
+
+func mustSave(t *testing.T, st session.Store, s session.Session, ttl time.Duration) {
+	t.Helper()
+	if err := st.Save(context.Background(), s, ttl); err != nil {
+		t.Fatalf("Save: %v", err)
+	}
+	// Keep a shared REDIS_URL database tidy; the store may be down by then.
+	t.Cleanup(func() { _ = st.Delete(context.Background(), s.ID) })
+}
+
+func assertNotFound(t *testing.T, st session.Store, id string) {
+	t.Helper()
+	got, err := st.Load(context.Background(), id)
+	if !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("Load = %+v, %v; want ErrNotFound", got.Username, err)
+	}
+	if errors.Is(err, session.ErrUnavailable) {
+		t.Fatalf("Load error %v also matches ErrUnavailable", err)
+	}
+}
+
+func assertLoads(t *testing.T, st session.Store, want session.Session) {
+	t.Helper()
+	got, err := st.Load(context.Background(), want.ID)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	assertSameSession(t, got, want)
+}
+
+// testStoreContract runs the Store contract against the store newEnv returns.
+// newEnv is called once per case.
+func testStoreContract(t *testing.T, newEnv func(t *testing.T) storeEnv) {
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		run  func(t *testing.T, env storeEnv)
+	}{
+		{name: "save then load", run: func(t *testing.T, env storeEnv) {
+			s := newSession(t)
+			mustSave(t, env.store, s, 2*time.Hour)
+			assertLoads(t, env.store, s)
+		}},
+		{name: "zero ExpiresAt round trips", run: func(t *testing.T, env storeEnv) {
+			s := newSession(t)
+			s.ExpiresAt = time.Time{}
+			mustSave(t, env.store, s, time.Hour)
+			assertLoads(t, env.store, s)
+		}},
+		{name: "load missing", run: func(t *testing.T, env storeEnv) {
+			assertNotFound(t, env.store, newSession(t).ID)
+		}},
+		{name: "load empty id", run: func(t *testing.T, env storeEnv) {
+			assertNotFound(t, env.store, "")
+		}},
+		{name: "save overwrites", run: func(t *testing.T, env storeEnv) {
+			s := newSession(t)
+			mustSave(t, env.store, s, time.Hour)
+			s.Ticket, s.Username = "PVE:alice@pve:NEW", "alice@pve"
+			mustSave(t, env.store, s, time.Hour)
+			assertLoads(t, env.store, s)
+		}},
+		{name: "delete", run: func(t *testing.T, env storeEnv) {
+			s := newSession(t)
+			mustSave(t, env.store, s, time.Hour)
+			if err := env.store.Delete(ctx, s.ID); err != nil {
+				t.Fatalf("Delete: %v", err)
+			}
+			assertNotFound(t, env.store, s.ID)
+		}},
+		{name: "delete missing is not an error", run: func(t *testing.T, env storeEnv) {
+			if err := env.store.Delete(ctx, newSession(t).ID); err != nil {
+				t.Fatalf("Delete: %v", err)
+			}
+		}},
+		{name: "delete empty id is not an error", run: func(t *testing.T, env storeEnv) {
+			if err := env.store.Delete(ctx, ""); err != nil {
+				t.Fatalf("Delete: %v", err)
+			}
+		}},
+		{name: "delete leaves other sessions", run: func(t *testing.T, env storeEnv) {
+			a, b := newSession(t), newSession(t)
+			mustSave(t, env.store, a, time.Hour)
+			mustSave(t, env.store, b, time.Hour)
+			if err := env.store.Delete(ctx, a.ID); err != nil {
+				t.Fatalf("Delete: %v", err)
+			}
+			assertNotFound(t, env.store, a.ID)
+			assertLoads(t, env.store, b)
+		}},
+		{name: "save rejects empty id", run: func(t *testing.T, env storeEnv) {
+			s := newSession(t)
+			s.ID = ""
+			if err := env.store.Save(ctx, s, time.Hour); !errors.Is(err, session.ErrInvalid) {
+				t.Fatalf("Save = %v, want ErrInvalid", err)
+			}
+		}},
+		{name: "save rejects zero ttl", run: func(t *testing.T, env storeEnv) {
+			s := newSession(t)
+			if err := env.store.Save(ctx, s, 0); !errors.Is(err, session.ErrInvalid) {
+				t.Fatalf("Save = %v, want ErrInvalid", err)
+			}
+			assertNotFound(t, env.store, s.ID)
+		}},
+		{name: "save rejects negative ttl", run: func(t *testing.T, env storeEnv) {
+			if err := env.store.Save(ctx, newSession(t), -time.Second); !errors.Is(err, session.ErrInvalid) {
+				t.Fatalf("Save = %v, want ErrInvalid", err)
+			}
+		}},
+		{name: "expires after ttl", run: func(t *testing.T, env storeEnv) {
+			s := newSession(t)
+			mustSave(t, env.store, s, time.Second)
+			env.pass(300 * time.Millisecond)
+			assertLoads(t, env.store, s)
+			env.pass(900 * time.Millisecond)
+			assertNotFound(t, env.store, s.ID)
+		}},
+		{name: "overwrite restarts ttl", run: func(t *testing.T, env storeEnv) {
+			s := newSession(t)
+			mustSave(t, env.store, s, time.Second)
+			env.pass(600 * time.Millisecond)
+			mustSave(t, env.store, s, time.Second)
+			env.pass(600 * time.Millisecond)
+			assertLoads(t, env.store, s)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.run(t, newEnv(t))
+		})
+	}
+}

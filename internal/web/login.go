@@ -1,0 +1,166 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/lxc-manager/lxc-manager/internal/lxc"
+	"github.com/lxc-manager/lxc-manager/internal/session"
+)
+
+// maxUsernameLen is PVE's limit for the username parameter of /access/ticket.
+const maxUsernameLen = 64
+
+// loginPage is the data of the sign-in form.
+type loginPage struct {
+	Username string
+	Realm    string
+	Realms   []Realm
+	Next     string
+	// Error is a form-wide message ("Invalid credentials"); Notice is a
+	// neutral one ("Your session has expired...").
+	Error  string
+	Notice string
+	// Per-field messages, shown next to the field.
+	UsernameError string
+	PasswordError string
+	RealmError    string
+}
+
+// loginForm is the submitted form, checked before PVE is called.
+type loginForm struct {
+	Username string
+	Realm    string
+	Password string
+	Next     string
+}
+
+// validate fills the page's field errors and reports whether the form may be
+// sent to PVE.
+func (f loginForm) validate(realms []Realm, p *loginPage) bool {
+	ok := true
+	switch {
+	case strings.TrimSpace(f.Username) == "":
+		p.UsernameError, ok = "Enter your user name.", false
+	case utf8.RuneCountInString(f.Username) > maxUsernameLen:
+		p.UsernameError, ok = fmt.Sprintf("User names have at most %d characters.", maxUsernameLen), false
+	case strings.IndexFunc(f.Username, unicode.IsControl) >= 0 || !utf8.ValidString(f.Username):
+		p.UsernameError, ok = "The user name contains characters that are not allowed.", false
+	case strings.HasPrefix(f.Username, "@") || strings.HasSuffix(f.Username, "@"):
+		p.UsernameError, ok = "Enter a user name, optionally as name@realm.", false
+	case strings.Contains(f.Username, "@") && !knownRealm(realms, lxc.RealmOf(f.Username)):
+		p.UsernameError, ok = "The realm after @ is not one this server offers.", false
+	}
+	if !knownRealm(realms, f.Realm) {
+		p.RealmError, ok = "Choose one of the offered realms.", false
+	}
+	if f.Password == "" {
+		p.PasswordError, ok = "Enter your password.", false
+	}
+	return ok
+}
+
+func knownRealm(realms []Realm, name string) bool {
+	for _, r := range realms {
+		if r.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// loginPage shows the sign-in form; a signed-in person goes to / instead.
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.loadSession(r); err == nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return nil
+	}
+	p := loginPage{Realm: s.cfg.Realms[0].Name, Realms: s.cfg.Realms, Next: safeNext(r.URL.Query().Get("next"))}
+	if p.Next == "/" {
+		p.Next = ""
+	}
+	if r.URL.Query().Get("reason") == "expired" {
+		p.Notice = msgSessionExpired
+	}
+	s.render(w, r, http.StatusOK, "login", p)
+	return nil
+}
+
+// login checks the form, asks PVE for a ticket and starts a session.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		return lxc.Errorf(lxc.EInvalid, "The sign-in form could not be read.")
+	}
+	f := loginForm{
+		Username: strings.TrimSpace(r.PostForm.Get("username")),
+		Realm:    r.PostForm.Get("realm"),
+		Password: r.PostForm.Get("password"),
+		Next:     safeNext(r.PostForm.Get("next")),
+	}
+	p := loginPage{Username: f.Username, Realm: f.Realm, Realms: s.cfg.Realms}
+	if f.Next != "/" {
+		p.Next = f.Next
+	}
+	if !f.validate(s.cfg.Realms, &p) {
+		if !knownRealm(s.cfg.Realms, p.Realm) {
+			p.Realm = s.cfg.Realms[0].Name
+		}
+		s.render(w, r, http.StatusBadRequest, "login", p)
+		return nil
+	}
+	cred := lxc.Credentials{Username: f.Username, Realm: f.Realm, Password: f.Password}
+
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.LoginTimeout)
+	defer cancel()
+	id, err := s.cfg.PVE.Login(ctx, cred)
+	if err == nil {
+		err = s.startSession(ctx, w, id)
+	}
+	if err != nil {
+		status, msg := userError(err)
+		s.log.Warn("sign-in failed", "request_id", requestID(r.Context()), "user", cred.UserID(),
+			"client", clientAddr(r), "status", status, "err", err)
+		p.Error = msg
+		s.render(w, r, status, "login", p)
+		return nil
+	}
+	s.log.Info("sign-in", "request_id", requestID(r.Context()), "user", id.Username, "client", clientAddr(r))
+	http.Redirect(w, r, f.Next, http.StatusSeeOther)
+	return nil
+}
+
+// startSession stores a new session under a fresh random id and sets the
+// cookie. An old session cookie the browser may still send is not reused.
+func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, id lxc.Identity) error {
+	sid, err := session.NewID()
+	if err != nil {
+		return fmt.Errorf("new session id: %w", err)
+	}
+	sealed, err := s.cfg.Codec.Encode(sid)
+	if err != nil {
+		return fmt.Errorf("seal session id: %w", err)
+	}
+	issued := id.IssuedAt
+	if issued.IsZero() {
+		issued = s.cfg.Now()
+	}
+	sess := session.Session{
+		ID:        sid,
+		Ticket:    id.Ticket,
+		CSRFToken: id.CSRFToken,
+		Username:  id.Username,
+		Realm:     id.Realm(),
+		ExpiresAt: issued.Add(s.cfg.SessionTTL).UTC().Truncate(time.Second),
+	}
+	if err := s.cfg.Store.Save(ctx, sess, s.cfg.SessionTTL); err != nil {
+		return fmt.Errorf("save session: %w", err)
+	}
+	s.setCookie(w, sealed)
+	return nil
+}

@@ -1,0 +1,25 @@
+package web
+
+import (
+	"net/http"
+)
+
+// logout ends the session: the store entry is deleted and the cookie
+// cleared, then the browser goes to /login. It works when the session is
+// already gone; when the store is down the cookie is still cleared and the
+// entry expires with its TTL.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	rid := requestID(r.Context())
+	if c, err := r.Cookie(cookieName); err == nil {
+		if id, err := s.cfg.Codec.Decode(c.Value); err == nil {
+			if err := s.cfg.Store.Delete(r.Context(), id); err != nil {
+				s.log.Error("sign-out: delete session", "request_id", rid, "client", clientAddr(r), "err", err)
+			} else {
+				s.log.Info("sign-out", "request_id", rid, "client", clientAddr(r))
+			}
+		}
+	}
+	s.clearCookie(w)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return nil
+}

@@ -1,0 +1,222 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/lxc-manager/lxc-manager/internal/session"
+)
+
+type ctxKey int
+
+const (
+	keyRequestID ctxKey = iota
+	keyNonce
+	keySession
+)
+
+func requestID(ctx context.Context) string {
+	v, _ := ctx.Value(keyRequestID).(string)
+	return v
+}
+
+func cspNonce(ctx context.Context) string {
+	v, _ := ctx.Value(keyNonce).(string)
+	return v
+}
+
+// currentSession returns the session requireSession put in the context.
+func currentSession(ctx context.Context) (session.Session, bool) {
+	v, ok := ctx.Value(keySession).(session.Session)
+	return v, ok
+}
+
+func randomString(n int, enc func([]byte) string) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms.
+	return enc(b)
+}
+
+// statusWriter records the status for the access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// requestLog gives every request an id (returned in X-Request-Id and shown on
+// error pages) and writes one access line. Query strings are not logged.
+func (s *Server) requestLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := randomString(8, hex.EncodeToString)
+		w.Header().Set("X-Request-Id", id)
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), keyRequestID, id)))
+		s.log.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+			"status", sw.status, "duration_ms", time.Since(start).Milliseconds(), "remote", r.RemoteAddr)
+	})
+}
+
+// recoverPanics turns a panic into a 500 page instead of a dropped connection.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.serveError(w, r, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// securityHeaders sets a strict, nonce-based Content-Security-Policy and the
+// other browser hardening headers on every response.
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		nonce := randomString(16, base64.RawStdEncoding.EncodeToString)
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self' 'nonce-"+nonce+"'; style-src 'self' 'nonce-"+nonce+
+			"'; img-src 'self' data:; connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		if s.cfg.CookieSecure {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyNonce, nonce)))
+	})
+}
+
+// loadSession returns the session the request's cookie names. It returns an
+// error matching session.ErrNotFound when there is no usable session
+// (no cookie, a cookie that does not open, an unknown or expired id) and one
+// matching session.ErrUnavailable when the store is down.
+func (s *Server) loadSession(r *http.Request) (session.Session, error) {
+	c, err := r.Cookie(cookieName)
+	if err != nil {
+		return session.Session{}, fmt.Errorf("no cookie: %w", session.ErrNotFound)
+	}
+	id, err := s.cfg.Codec.Decode(c.Value)
+	if err != nil {
+		return session.Session{}, fmt.Errorf("%w: %w", session.ErrNotFound, err)
+	}
+	sess, err := s.cfg.Store.Load(r.Context(), id)
+	if err != nil {
+		return session.Session{}, err
+	}
+	if !s.cfg.Now().Before(sess.ExpiresAt) {
+		_ = s.cfg.Store.Delete(r.Context(), id)
+		return session.Session{}, fmt.Errorf("session expired at %s: %w", sess.ExpiresAt.Format(time.RFC3339), session.ErrNotFound)
+	}
+	return sess, nil
+}
+
+// requireSession lets a request through only with a valid session. Without
+// one, a browser is sent to /login (with the page it asked for) and scripts
+// get 401; the stale cookie is cleared so nobody is stuck in a loop.
+func (s *Server) requireSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sess, err := s.loadSession(r)
+		switch {
+		case err == nil:
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keySession, sess)))
+		case errors.Is(err, session.ErrNotFound):
+			if _, cerr := r.Cookie(cookieName); cerr == nil {
+				s.log.Info("session rejected", "request_id", requestID(r.Context()), "reason", err)
+			}
+			s.toLogin(w, r, "")
+		default:
+			s.serveError(w, r, err)
+		}
+	})
+}
+
+// toLogin clears the session cookie and sends a browser to the login page,
+// remembering where it wanted to go; scripts get 401.
+func (s *Server) toLogin(w http.ResponseWriter, r *http.Request, reason string) {
+	s.clearCookie(w)
+	if !wantsHTML(r) || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		msg := "Sign in required"
+		if reason != "" {
+			msg = msgSessionExpired
+		}
+		http.Error(w, msg, http.StatusUnauthorized)
+		return
+	}
+	q := url.Values{}
+	if next := r.URL.RequestURI(); next != "/" && safeNext(next) != "/" {
+		q.Set("next", next)
+	}
+	if reason != "" {
+		q.Set("reason", reason)
+	}
+	target := "/login"
+	if len(q) > 0 {
+		target += "?" + q.Encode()
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// safeNext returns next when it is a path on this site, else "/". It refuses
+// other hosts ("//host", "/\host"), schemes and anything odd.
+func safeNext(next string) string {
+	if next == "" || len(next) > 2048 || next[0] != '/' {
+		return "/"
+	}
+	if len(next) > 1 && (next[1] == '/' || next[1] == '\\') {
+		return "/"
+	}
+	for _, c := range next {
+		if c < 0x20 || c == 0x7f || c == '\\' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") {
+		return "/"
+	}
+	if u.Path == "/login" || u.Path == "/logout" {
+		return "/"
+	}
+	return next
+}
+
+func containsToken(header, token string) bool {
+	for part := range strings.SplitSeq(header, ",") {
+		if strings.HasPrefix(strings.TrimSpace(part), token) {
+			return true
+		}
+	}
+	return false
+}
+
+// clientAddr is the client's address as seen by this server.
+func clientAddr(r *http.Request) string { return r.RemoteAddr }

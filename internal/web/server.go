@@ -1,0 +1,96 @@
+// Package web is LXC Manager's HTTP front end: routes, middleware, pages and
+// the translation of errors into what a person sees. It talks to Proxmox VE
+// only through the small PVE interface below, with the signed-in person's
+// own identity.
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/lxc-manager/lxc-manager/internal/lxc"
+	"github.com/lxc-manager/lxc-manager/internal/session"
+)
+
+// PVE is what the web layer needs from the Proxmox VE client. Errors carry an
+// lxc.Code (lxc.ErrorCode): ECredentials for a refused sign-in,
+// EUnauthorized for a ticket PVE no longer accepts, EUnreachable, ETLS.
+type PVE interface {
+	Login(ctx context.Context, cred lxc.Credentials) (lxc.Identity, error)
+	Version(ctx context.Context, id lxc.Identity) (lxc.Version, error)
+	Nodes(ctx context.Context, id lxc.Identity) ([]lxc.Node, error)
+}
+
+// Realm is a sign-in realm offered on the login form.
+type Realm struct {
+	Name  string // "pam"
+	Label string // "Linux PAM"
+}
+
+// DefaultRealms are offered when nothing else is configured.
+func DefaultRealms() []Realm {
+	return []Realm{{Name: "pam", Label: "Linux PAM"}, {Name: "pve", Label: "Proxmox VE"}}
+}
+
+// Config holds the Server's dependencies and settings.
+type Config struct {
+	PVE    PVE
+	Store  session.Store
+	Codec  *session.Codec
+	Logger *slog.Logger
+	// CookieSecure sets the Secure flag on the session cookie.
+	CookieSecure bool
+	// SessionTTL is a session's lifetime (a PVE ticket's: 2 h).
+	SessionTTL time.Duration
+	// LoginTimeout bounds the sign-in call to PVE.
+	LoginTimeout time.Duration
+	// Realms offered on the login form; DefaultRealms when empty.
+	Realms []Realm
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// Server serves the dashboard.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	pages   *renderer
+	handler http.Handler
+}
+
+// New checks cfg, parses the templates and builds the routes.
+func New(cfg Config) (*Server, error) {
+	if cfg.PVE == nil || cfg.Store == nil || cfg.Codec == nil {
+		return nil, errors.New("web: PVE, Store and Codec are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 2 * time.Hour
+	}
+	if cfg.LoginTimeout <= 0 {
+		cfg.LoginTimeout = 10 * time.Second
+	}
+	if len(cfg.Realms) == 0 {
+		cfg.Realms = DefaultRealms()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	pages, err := newRenderer()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, pages: pages}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// ServeHTTP makes Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
