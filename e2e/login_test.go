@@ -47,7 +47,7 @@ func TestSignInSeeHomeAndSignOut(t *testing.T) {
 	if got := b.text(t, `[data-testid="current-user"]`); got != "root@pam" {
 		t.Errorf("user shown %q", got)
 	}
-	if got := b.text(t, "#pve-version"); !strings.HasPrefix(got, "9.") {
+	if got := b.text(t, "#pve-version"); !strings.HasPrefix(got, "Proxmox VE 9.") {
 		t.Errorf("PVE version shown %q", got)
 	}
 	if got := b.text(t, "#nodes"); !strings.Contains(got, "pve1") {

@@ -16,6 +16,7 @@ import (
 	"github.com/lxc-manager/lxc-manager/internal/config"
 	"github.com/lxc-manager/lxc-manager/internal/proxmox"
 	"github.com/lxc-manager/lxc-manager/internal/session"
+	"github.com/lxc-manager/lxc-manager/internal/throttle"
 	"github.com/lxc-manager/lxc-manager/internal/web"
 )
 
@@ -100,14 +101,18 @@ func NewDashboard(ctx context.Context, cfg config.Config, logger *slog.Logger, m
 	if err != nil {
 		return nil, err
 	}
-	codec, err := session.NewCodec(cfg.SessionSecret)
+	codec, err := session.NewCodec(cfg.SessionSecret, cfg.SessionSecretPrevious)
 	if err != nil {
-		return nil, fmt.Errorf("SESSION_SECRET: %w", err)
+		return nil, fmt.Errorf("SESSION_SECRET / SESSION_SECRET_PREVIOUS: %w", err)
 	}
 	d := &Dashboard{}
-	var store session.Store
+	var (
+		store   session.Store
+		limiter web.Limiter
+	)
 	if memorySessions {
 		store = session.NewMemoryStore(time.Now)
+		limiter = throttle.NewMemory(throttle.DefaultPolicy(), time.Now)
 	} else {
 		rc, err := session.NewRedisClient(cfg.RedisURL)
 		if err != nil {
@@ -121,15 +126,18 @@ func NewDashboard(ctx context.Context, cfg config.Config, logger *slog.Logger, m
 		}
 		d.redis = rc
 		store = session.NewRedisStore(rc)
+		limiter = throttle.NewRedis(rc, throttle.DefaultPolicy())
 	}
 	d.Server, err = web.New(web.Config{
 		PVE:          pve,
-		Store:        store,
+		Store:        session.Sealed(store, codec),
 		Codec:        codec,
+		Limiter:      limiter,
 		Logger:       logger,
 		CookieSecure: cfg.CookieSecure,
 		SessionTTL:   config.SessionTTL,
 		LoginTimeout: config.LoginTimeout,
+		LiveInterval: cfg.LiveInterval,
 	})
 	if err != nil {
 		_ = d.Close()

@@ -22,10 +22,12 @@ func runDemo(ctx context.Context, env Env, logger *slog.Logger) error {
 	fs.SetOutput(io.Discard)
 	listen := fs.String("listen", orEnv(env.Getenv, "LISTEN_ADDR", config.DefaultListenAddr), "dashboard address")
 	delay := fs.Duration("auth-failure-delay", 3*time.Second, "how long the simulator holds a refused sign-in, as PVE does")
+	var sf simFlags
+	sf.register(fs)
 	if err := fs.Parse(env.Args[1:]); err != nil {
 		return &UsageError{Msg: "demo: " + err.Error()}
 	}
-	sim, err := pvesim.New(pvesim.Options{AuthFailureDelay: *delay, Logger: logger.With("component", "pvesim")})
+	sim, err := sf.newSim(*delay, logger.With("component", "pvesim"))
 	if err != nil {
 		return err
 	}
@@ -66,7 +68,7 @@ func runDemo(ctx context.Context, env Env, logger *slog.Logger) error {
 		}
 		var b strings.Builder
 		fmt.Fprintf(&b, "\nLXC Manager demo\n  dashboard:  http://%s\n  simulator:  %s (fingerprint %s)\n  sessions:   %s\n  sign in as:\n", addr, simSrv.URL, simSrv.Fingerprint, sessions)
-		for _, u := range pvesim.DefaultUsers() {
+		for _, u := range pvesim.ScenarioUsers(sf.scenario) {
 			fmt.Fprintf(&b, "    %-12s password %s\n", u.ID, u.Password)
 		}
 		fmt.Fprintln(&b, "  Stop with Ctrl-C.")

@@ -16,6 +16,9 @@ const shutdownTimeout = 15 * time.Second
 
 // listenAndServe serves h on addr until ctx ends, then shuts down gracefully.
 // ready is called with the bound address once the listener is open.
+//
+// Long-lived responses (live-update streams) must end when the server shuts
+// down: h may implement Close, which is called as shutdown starts.
 func listenAndServe(ctx context.Context, addr string, h http.Handler, logger *slog.Logger, ready func(addr string)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -28,6 +31,9 @@ func listenAndServe(ctx context.Context, addr string, h http.Handler, logger *sl
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if c, ok := h.(interface{ Close() }); ok {
+		srv.RegisterOnShutdown(c.Close)
 	}
 	if ready != nil {
 		ready(ln.Addr().String())

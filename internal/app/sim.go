@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,26 +29,64 @@ func (u *userFlags) Set(v string) error {
 	return nil
 }
 
+// listFlag collects a repeated string flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}
+
+// simFlags are the simulator flags shared by `pvesim` and `demo`.
+type simFlags struct {
+	users    userFlags
+	scenario string
+	offline  listFlag
+}
+
+func (f *simFlags) register(fs *flag.FlagSet) {
+	fs.Var(&f.users, "user", "NAME@REALM:PASSWORD; adds or overrides a user (repeatable)")
+	fs.StringVar(&f.scenario, "scenario", "demo", "cluster to simulate: "+strings.Join(pvesim.Scenarios(), ", "))
+	fs.Var(&f.offline, "offline-node", "start with this node offline (repeatable)")
+}
+
+// newSim builds the simulator the flags describe.
+func (f *simFlags) newSim(delay time.Duration, logger *slog.Logger) (*pvesim.Sim, error) {
+	if !slices.Contains(pvesim.Scenarios(), f.scenario) {
+		return nil, &UsageError{Msg: fmt.Sprintf("unknown --scenario %q (choose %s)", f.scenario, strings.Join(pvesim.Scenarios(), ", "))}
+	}
+	sim, err := pvesim.New(pvesim.Options{
+		Scenario:         f.scenario,
+		Users:            f.users,
+		OfflineNodes:     f.offline,
+		AuthFailureDelay: delay,
+		Logger:           logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("simulator: %w", err)
+	}
+	return sim, nil
+}
+
 // runSim runs the simulator alone until ctx ends.
 func runSim(ctx context.Context, env Env, logger *slog.Logger) error {
 	fs := flag.NewFlagSet("pvesim", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	listen := fs.String("listen", "127.0.0.1:8006", "address to serve HTTPS on")
 	delay := fs.Duration("auth-failure-delay", 3*time.Second, "how long refused sign-ins and 401s are held (PVE: 3s)")
-	var users userFlags
-	fs.Var(&users, "user", "NAME@REALM:PASSWORD; adds or overrides a user (repeatable)")
+	var sf simFlags
+	sf.register(fs)
 	if err := fs.Parse(env.Args[1:]); err != nil {
 		return &UsageError{Msg: "pvesim: " + err.Error()}
 	}
 	if fs.NArg() > 0 {
 		return &UsageError{Msg: "pvesim: unexpected argument " + strconv.Quote(fs.Arg(0))}
 	}
-	sim, err := pvesim.New(pvesim.Options{AuthFailureDelay: *delay, Logger: logger})
+	sim, err := sf.newSim(*delay, logger)
 	if err != nil {
 		return err
-	}
-	for _, u := range users {
-		sim.SetUser(u)
 	}
 	srv, err := pvesim.Start(*listen, sim)
 	if err != nil {

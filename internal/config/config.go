@@ -34,8 +34,12 @@ type Config struct {
 	// TLSInsecure turns off certificate verification (PROXMOX_TLS_INSECURE).
 	TLSInsecure bool
 
-	// SessionSecret keys the cookie seal (SESSION_SECRET, required, 32+ chars).
+	// SessionSecret keys the cookie seal and the sealing of tickets in the
+	// session store (SESSION_SECRET, required, 32+ chars).
 	SessionSecret string
+	// SessionSecretPrevious is the secret before a rotation; values sealed
+	// with it are still read (SESSION_SECRET_PREVIOUS, optional, 32+ chars).
+	SessionSecretPrevious string
 	// RedisURL is where sessions live (REDIS_URL, default redis://127.0.0.1:6379/0).
 	// In demo mode an empty value means sessions in memory.
 	RedisURL string
@@ -43,6 +47,9 @@ type Config struct {
 	ListenAddr string
 	// CookieSecure sets the Secure flag on the session cookie (COOKIE_SECURE, default true).
 	CookieSecure bool
+	// LiveInterval is how often open pages are refreshed from PVE
+	// (LIVE_INTERVAL, default 3s, 1s to 60s).
+	LiveInterval time.Duration
 }
 
 // Default values of optional settings.
@@ -50,6 +57,8 @@ const (
 	DefaultProxmoxPort = 8006
 	DefaultRedisURL    = "redis://127.0.0.1:6379/0"
 	DefaultListenAddr  = "127.0.0.1:3001"
+	// DefaultLiveInterval is how often open pages are refreshed.
+	DefaultLiveInterval = 3 * time.Second
 	// SessionTTL is how long a session lives: a PVE ticket's lifetime.
 	SessionTTL = 2 * time.Hour
 	// LoginTimeout bounds the sign-in call to PVE.
@@ -68,16 +77,25 @@ func (e *Error) Error() string { return e.Var + ": " + e.Reason }
 // validates them. Every problem found is reported, each naming its variable.
 func Load(getenv func(string) string) (Config, error) {
 	c := Config{
-		ProxmoxHost:    strings.TrimSpace(getenv("PROXMOX_HOST")),
-		ProxmoxPort:    DefaultProxmoxPort,
-		TLSFingerprint: getenv("PROXMOX_TLS_FINGERPRINT"),
-		CAFile:         getenv("PROXMOX_CA_FILE"),
-		SessionSecret:  getenv("SESSION_SECRET"),
-		RedisURL:       orDefault(getenv("REDIS_URL"), DefaultRedisURL),
-		ListenAddr:     orDefault(getenv("LISTEN_ADDR"), DefaultListenAddr),
-		CookieSecure:   true,
+		ProxmoxHost:           strings.TrimSpace(getenv("PROXMOX_HOST")),
+		ProxmoxPort:           DefaultProxmoxPort,
+		TLSFingerprint:        getenv("PROXMOX_TLS_FINGERPRINT"),
+		CAFile:                getenv("PROXMOX_CA_FILE"),
+		SessionSecret:         getenv("SESSION_SECRET"),
+		SessionSecretPrevious: getenv("SESSION_SECRET_PREVIOUS"),
+		RedisURL:              orDefault(getenv("REDIS_URL"), DefaultRedisURL),
+		ListenAddr:            orDefault(getenv("LISTEN_ADDR"), DefaultListenAddr),
+		CookieSecure:          true,
+		LiveInterval:          DefaultLiveInterval,
 	}
 	var errs []error
+	if v := strings.TrimSpace(getenv("LIVE_INTERVAL")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > time.Minute {
+			errs = append(errs, &Error{"LIVE_INTERVAL", fmt.Sprintf("must be a duration from 1s to 60s, got %q", v)})
+		}
+		c.LiveInterval = d
+	}
 	if v := getenv("PROXMOX_PORT"); v != "" {
 		p, err := strconv.Atoi(v)
 		if err != nil || p < 1 || p > 65535 {
@@ -109,6 +127,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, &Error{"SESSION_SECRET", "is required (at least 32 random characters)"})
 	} else if len(c.SessionSecret) < MinSecretLength {
 		errs = append(errs, &Error{"SESSION_SECRET", fmt.Sprintf("must be at least %d characters, got %d", MinSecretLength, len(c.SessionSecret))})
+	}
+	if c.SessionSecretPrevious != "" && len(c.SessionSecretPrevious) < MinSecretLength {
+		errs = append(errs, &Error{"SESSION_SECRET_PREVIOUS", fmt.Sprintf("must be at least %d characters, got %d", MinSecretLength, len(c.SessionSecretPrevious))})
 	}
 	if c.TLSFingerprint != "" {
 		fp, err := NormalizeFingerprint(c.TLSFingerprint)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) string {
@@ -25,7 +26,7 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.ProxmoxPort != 8006 || c.RedisURL != DefaultRedisURL || c.ListenAddr != "127.0.0.1:3001" ||
-		!c.CookieSecure || c.TLSInsecure || c.TLSFingerprint != "" || c.CAFile != "" {
+		!c.CookieSecure || c.TLSInsecure || c.TLSFingerprint != "" || c.CAFile != "" || c.LiveInterval != 3*time.Second {
 		t.Errorf("defaults: %+v", c)
 	}
 	if got := c.ProxmoxURL(); got != "https://pve.example.com:8006" {
@@ -48,6 +49,7 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"host as URL", map[string]string{"PROXMOX_HOST": "https://pve/"}, "PROXMOX_HOST"},
 		{"missing secret", map[string]string{"SESSION_SECRET": ""}, "SESSION_SECRET"},
 		{"short secret", map[string]string{"SESSION_SECRET": "short"}, "SESSION_SECRET"},
+		{"short previous secret", map[string]string{"SESSION_SECRET_PREVIOUS": "short"}, "SESSION_SECRET_PREVIOUS"},
 		{"bad port", map[string]string{"PROXMOX_PORT": "80a"}, "PROXMOX_PORT"},
 		{"port out of range", map[string]string{"PROXMOX_PORT": "70000"}, "PROXMOX_PORT"},
 		{"bad bool", map[string]string{"COOKIE_SECURE": "maybe"}, "COOKIE_SECURE"},
@@ -57,6 +59,8 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"CA file without PEM", map[string]string{"PROXMOX_CA_FILE": notPEM}, "PROXMOX_CA_FILE"},
 		{"bad redis URL", map[string]string{"REDIS_URL": "http://redis"}, "REDIS_URL"},
 		{"bad listen", map[string]string{"LISTEN_ADDR": "3001"}, "LISTEN_ADDR"},
+		{"bad live interval", map[string]string{"LIVE_INTERVAL": "fast"}, "LIVE_INTERVAL"},
+		{"live interval too short", map[string]string{"LIVE_INTERVAL": "100ms"}, "LIVE_INTERVAL"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -22,10 +22,16 @@ const (
 	ENotFound Code = "not_found"
 	// EUnreachable: PVE could not be reached (refused, DNS, timeout).
 	EUnreachable Code = "unreachable"
+	// ENodeOffline: PVE could not reach the cluster node that owns the
+	// resource (HTTP 595/596 from pveproxy).
+	ENodeOffline Code = "node_offline"
 	// ETLS: PVE's certificate is not trusted.
 	ETLS Code = "tls"
 	// EUnavailable: the session store cannot be reached.
 	EUnavailable Code = "unavailable"
+	// ERefused: PVE refused the request for a reason of its own (HTTP 500:
+	// a precondition such as "already running", a lock, ...).
+	ERefused Code = "refused"
 	// EInternal: anything else; a bug or an unexpected answer.
 	EInternal Code = "internal"
 )

@@ -66,3 +66,16 @@ type Node struct {
 	MaxMem   int64
 	Uptime   time.Duration
 }
+
+// Realm is a sign-in realm PVE offers (GET /access/domains).
+type Realm struct {
+	Name    string // "pam", "pve", "corp-ldap"
+	Type    string // pam, pve, ldap, ad, openid
+	Comment string // the label PVE's own login box shows
+	Default bool
+	TFA     string // "oath" or "yubico" when the realm enforces a second factor
+}
+
+// PasswordLogin reports whether people of this realm sign in with a
+// password (every type but OpenID, which redirects to an identity provider).
+func (r Realm) PasswordLogin() bool { return r.Type != "openid" }

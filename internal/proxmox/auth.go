@@ -59,3 +59,23 @@ func (c *Client) ticket(ctx context.Context, form url.Values) (lxc.Identity, err
 	}
 	return lxc.Identity{Username: ans.Username, Ticket: ans.Ticket, CSRFToken: ans.CSRFToken, IssuedAt: started}, nil
 }
+
+// Realms returns the sign-in realms PVE offers (GET /access/domains, which
+// needs no sign-in), in PVE's order.
+func (c *Client) Realms(ctx context.Context) ([]lxc.Realm, error) {
+	var raw []struct {
+		Realm   string `json:"realm"`
+		Type    string `json:"type"`
+		Comment string `json:"comment"`
+		Default Num    `json:"default"`
+		TFA     string `json:"tfa"`
+	}
+	if err := c.do(ctx, request{method: http.MethodGet, path: "/access/domains"}, &raw); err != nil {
+		return nil, err
+	}
+	out := make([]lxc.Realm, 0, len(raw))
+	for _, r := range raw {
+		out = append(out, lxc.Realm{Name: r.Realm, Type: r.Type, Comment: r.Comment, Default: r.Default.Bool(), TFA: r.TFA})
+	}
+	return out, nil
+}

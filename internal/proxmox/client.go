@@ -191,8 +191,14 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
+	// r.path is already escaped segment by segment (url.PathEscape).
 	u := *c.base
-	u.Path = strings.TrimSuffix(u.Path, "/") + "/api2/json" + r.path
+	u.RawPath = strings.TrimSuffix(c.base.EscapedPath(), "/") + "/api2/json" + r.path
+	p, err := url.PathUnescape(u.RawPath)
+	if err != nil {
+		return &Error{Op: op, Kind: lxc.EInternal, Err: err}
+	}
+	u.Path = p
 	if len(r.query) > 0 {
 		u.RawQuery = r.query.Encode()
 	}

@@ -78,7 +78,9 @@ func statusError(op string, resp *http.Response, env envelope) *Error {
 	case resp.StatusCode == http.StatusBadRequest:
 		e.Kind = lxc.EInvalid
 	case e.IsNodeOffline():
-		e.Kind = lxc.EUnreachable
+		e.Kind = lxc.ENodeOffline
+	case resp.StatusCode == http.StatusInternalServerError && env.Message != "":
+		e.Kind = lxc.ERefused
 	default:
 		e.Kind = lxc.EInternal
 	}

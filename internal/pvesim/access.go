@@ -2,6 +2,7 @@ package pvesim
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -34,6 +35,58 @@ func (s *Sim) accessRoutes(rr *router) {
 		allowToken: true,
 		fn:         s.listDomains,
 	})
+	rr.add(&route{
+		name: "permissions", method: http.MethodGet, path: "/access/permissions",
+		allowToken: true,
+		params: schema{
+			"userid": {Type: "string", Optional: true,
+				Pattern: `[^\s:/]+@[A-Za-z][A-Za-z0-9.\-_]+(?:![A-Za-z][A-Za-z0-9.\-_]+)?`},
+			"path": {Type: "string", Optional: true},
+		},
+		fn: s.permissions,
+	})
+}
+
+// permissions is GET /access/permissions: the effective privileges of
+// the caller (or, with Sys.Audit on /access, of anybody) per path, each
+// with its propagate flag. Without path it covers the top-level paths,
+// every ACL path and every pool member's /vms/<id>.
+func (s *Sim) permissions(c *call) (any, *apiError) {
+	userid, ok := c.params.str("userid")
+	if !ok {
+		userid = c.user
+	}
+	owner, _, isToken := strings.Cut(userid, "!")
+	if userid != c.user && !(isToken && owner == c.user) {
+		if err := s.perms.check(c.user, "/access", "Sys.Audit"); err != nil {
+			return nil, err
+		}
+	}
+	privsOf := func(path string) map[string]int {
+		if isToken {
+			return map[string]int{} // no API tokens exist
+		}
+		return s.perms.privileges(userid, path)
+	}
+	res := map[string]map[string]int{}
+	if path, ok := c.params.str("path"); perlTrue(path, ok) {
+		res[path] = privsOf(path)
+		return res, nil
+	}
+	paths := map[string]bool{"/": true, "/access": true, "/access/groups": true, "/nodes": true,
+		"/pool": true, "/sdn": true, "/storage": true, "/vms": true}
+	for p := range s.perms.acl {
+		paths[p] = true
+	}
+	for vmid := range s.perms.vmPool {
+		paths["/vms/"+strconv.Itoa(vmid)] = true
+	}
+	for p := range paths {
+		if privs := privsOf(p); len(privs) > 0 {
+			res[p] = privs
+		}
+	}
+	return res, nil
 }
 
 // loginError is a failed login: logged with the real reason, answered as

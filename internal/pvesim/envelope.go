@@ -85,6 +85,16 @@ type reply struct {
 	holdUntil time.Time
 	// userid for the log line, "" if unauthenticated.
 	userid string
+	// download: a file streamed instead of the JSON envelope.
+	download *download
+}
+
+// download is a handler answer that is a file, not data (PVE's
+// download_allowed methods).
+type download struct {
+	body        []byte
+	contentType string
+	disposition string
 }
 
 // bareReply is an answer with an empty body and the message in the status line.
@@ -158,7 +168,10 @@ func (s *Sim) render(w http.ResponseWriter, r *http.Request, rp *reply) {
 
 	var body []byte
 	contentType := ""
-	if !rp.bare && !broken {
+	if rp.download != nil && !broken {
+		body = rp.download.body
+		contentType = rp.download.contentType
+	} else if !rp.bare && !broken {
 		env := envelope{Data: rp.data}
 		if status >= 400 {
 			msg := rp.message
@@ -193,6 +206,9 @@ func (s *Sim) render(w http.ResponseWriter, r *http.Request, rp *reply) {
 	hdr.Set("Server", "pve-api-daemon/3.0")
 	if contentType != "" {
 		hdr.Set("Content-Type", contentType)
+	}
+	if rp.download != nil && rp.download.disposition != "" {
+		hdr.Set("Content-Disposition", rp.download.disposition)
 	}
 	if len(body) > compressThreshold {
 		if enc := acceptedEncoding(r); enc != "" {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -18,8 +19,10 @@ import (
 // entries win over group entries on the same level, and NoAccess wipes
 // everything. root@pam holds every privilege everywhere.
 //
-// Pools (next issue) hook in where compile notes it: roles on /pool/<p>
-// apply, non-propagating, to /vms/<id> and /storage/<id> members.
+// Pools (compile_acl_path): the roles a user holds on /pool/<p> apply,
+// never propagating, to /vms/<id> of every member guest, unless the
+// regular ACL already set the role or NoAccess; a NoAccess on the pool
+// trumps the regular roles.
 
 // privGroup is one category of AccessControl.pm's $privgroups.
 type privGroup struct {
@@ -121,14 +124,21 @@ type aclNode struct {
 	groups map[string]map[string]bool
 }
 
-// permState is the ACL configuration (user.cfg acl/group lines).
+// permState is the ACL configuration (user.cfg acl/group/pool lines).
 type permState struct {
 	acl    map[string]*aclNode        // normalised path -> entries
 	groups map[string]map[string]bool // group -> member userids
+	pools  map[string]bool            // pool names
+	vmPool map[int]string             // vmid -> pool, for pool members
 }
 
 func newPermState() *permState {
-	return &permState{acl: map[string]*aclNode{}, groups: map[string]map[string]bool{}}
+	return &permState{
+		acl:    map[string]*aclNode{},
+		groups: map[string]map[string]bool{},
+		pools:  map[string]bool{},
+		vmPool: map[int]string{},
+	}
 }
 
 var aclPathRe = regexp.MustCompile(`^[[:alnum:]._\-/]+$`)
@@ -250,21 +260,81 @@ func (ps *permState) roles(user, path string) map[string]bool {
 	return res
 }
 
-// privileges returns the set of privileges user holds on path.
-func (ps *permState) privileges(user, path string) map[string]bool {
-	out := map[string]bool{}
-	if user == rootUser {
-		for p := range validPrivs {
-			out[p] = true
-		}
-		return out
+// vmidOfPath returns the vmid of a canonical "/vms/<vmid>" path.
+func vmidOfPath(path string) (int, bool) {
+	rest, ok := strings.CutPrefix(path, "/vms/")
+	if !ok {
+		return 0, false
 	}
-	for role := range ps.roles(user, path) {
+	id, err := strconv.Atoi(rest)
+	if err != nil || id <= 0 || strconv.Itoa(id) != rest {
+		return 0, false
+	}
+	return id, true
+}
+
+// effectiveRoles is compile_acl_path's role set: the ACL roles on path
+// plus, for a pool member's /vms/<id>, the roles held on its pool.
+func (ps *permState) effectiveRoles(user, path string) map[string]bool {
+	roles := ps.roles(user, path)
+	vmid, ok := vmidOfPath(path)
+	if !ok {
+		return roles
+	}
+	pool := ps.vmPool[vmid]
+	if pool == "" {
+		return roles
+	}
+	return mergePoolRoles(roles, ps.roles(user, "/pool/"+pool))
+}
+
+// mergePoolRoles applies a member's pool roles (never propagating) to its
+// own roles; roles is modified and returned.
+func mergePoolRoles(roles, poolRoles map[string]bool) map[string]bool {
+	if len(poolRoles) == 0 {
+		return roles
+	}
+	if _, no := roles["NoAccess"]; no {
+		return roles
+	}
+	if _, no := poolRoles["NoAccess"]; no {
+		return map[string]bool{"NoAccess": false}
+	}
+	for r := range poolRoles {
+		if _, set := roles[r]; !set {
+			roles[r] = false
+		}
+	}
+	return roles
+}
+
+// privsOfRoles maps every privilege of roles to its propagate flag (1 if
+// any role holding it propagates).
+func privsOfRoles(roles map[string]bool) map[string]int {
+	out := map[string]int{}
+	for role, prop := range roles {
 		for p := range builtinRoles[role] {
-			out[p] = true
+			if prop {
+				out[p] = 1
+			} else if _, set := out[p]; !set {
+				out[p] = 0
+			}
 		}
 	}
 	return out
+}
+
+// privileges is RPCEnvironment::permissions: every privilege user holds on
+// path, mapped to its propagate flag (0/1). root@pam holds all, flagged 1.
+func (ps *permState) privileges(user, path string) map[string]int {
+	if user == rootUser {
+		out := make(map[string]int, len(validPrivs))
+		for p := range validPrivs {
+			out[p] = 1
+		}
+		return out
+	}
+	return privsOfRoles(ps.effectiveRoles(user, path))
 }
 
 // can reports whether user holds priv on path (RPCEnvironment::check with
@@ -273,7 +343,8 @@ func (ps *permState) can(user, path, priv string) bool {
 	if user == rootUser {
 		return true
 	}
-	return ps.privileges(user, path)[priv]
+	_, ok := ps.privileges(user, path)[priv]
+	return ok
 }
 
 // check is RPCEnvironment::check: all privs are needed, else a 403 naming
@@ -284,7 +355,7 @@ func (ps *permState) check(user, path string, privs ...string) *apiError {
 		if !validPrivs[p] {
 			return internalError("invalid privilege '%s'\n", p)
 		}
-		if !have[p] {
+		if _, ok := have[p]; !ok {
 			return permError(fmt.Sprintf("%s, %s", path, p))
 		}
 	}
@@ -296,11 +367,63 @@ func (ps *permState) check(user, path string, privs ...string) *apiError {
 func (ps *permState) checkAny(user, path string, privs ...string) *apiError {
 	have := ps.privileges(user, path)
 	for _, p := range privs {
-		if have[p] {
+		if _, ok := have[p]; ok {
 			return nil
 		}
 	}
 	return permError(fmt.Sprintf("%s, %s", path, strings.Join(privs, "|")))
+}
+
+// vmAuditor answers "may user hold priv on /vms/<id>" for many guests in
+// one request (cluster resources, container lists) without recomputing
+// the inherited roles for every guest, like PVE's per-request ACL cache.
+type vmAuditor struct {
+	ps        *permState
+	user      string
+	priv      string
+	inherited map[string]bool           // roles reaching a /vms/<id> without own ACL entries
+	ownACL    map[int]bool              // vmids with ACL entries of their own
+	perPool   map[string]map[string]int // pool -> privileges of its members without own ACL
+}
+
+func (ps *permState) vmAuditor(user, priv string) *vmAuditor {
+	a := &vmAuditor{ps: ps, user: user, priv: priv, ownACL: map[int]bool{}, perPool: map[string]map[string]int{}}
+	if user == rootUser {
+		return a
+	}
+	// A path component no ACL can name stands for "a guest with no
+	// entries of its own".
+	a.inherited = ps.roles(user, "/vms/\x00")
+	for p := range ps.acl {
+		if id, ok := vmidOfPath(p); ok {
+			a.ownACL[id] = true
+		}
+	}
+	return a
+}
+
+func (a *vmAuditor) can(vmid int) bool {
+	if a.user == rootUser {
+		return true
+	}
+	if a.ownACL[vmid] {
+		return a.ps.can(a.user, "/vms/"+strconv.Itoa(vmid), a.priv)
+	}
+	pool := a.ps.vmPool[vmid]
+	privs, ok := a.perPool[pool]
+	if !ok {
+		roles := make(map[string]bool, len(a.inherited))
+		for r, p := range a.inherited {
+			roles[r] = p
+		}
+		if pool != "" {
+			roles = mergePoolRoles(roles, a.ps.roles(a.user, "/pool/"+pool))
+		}
+		privs = privsOfRoles(roles)
+		a.perPool[pool] = privs
+	}
+	_, has := privs[a.priv]
+	return has
 }
 
 // capBuckets: which privileges the "cap" object collects per top-level

@@ -3,6 +3,7 @@ package pvesim
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 )
 
 // The method table, shaped like PVE's RESTHandler tree: each path level
@@ -17,15 +18,46 @@ type route struct {
 	path   string // "/nodes/{node}/lxc"
 	// params is the parameter schema (path variables included, as in PVE).
 	params schema
-	// perm runs the method's permission check; nil means none beyond the
-	// login that auth_handler already required (user => 'all'), or none at
-	// all for calls exempt from authentication (user => 'world').
-	perm func(c *call) *apiError
+	// check is the method's declarative permission check (PVE's
+	// check => ['perm', path, [privs]]): the path may name parameters as
+	// "{vmid}", substituted with the raw values before validation, as PVE
+	// does. Empty checkPath: none beyond the login that auth_handler already
+	// required (user => 'all', the handler may filter or check itself), or
+	// none at all for calls exempt from authentication (user => 'world').
+	checkPath  string
+	checkPrivs []string
+	// proxyTo names the parameter holding the node the call is forwarded
+	// to (PVE's proxyto => 'node'); "" for calls answered by any node.
+	proxyTo string
 	// allowToken: the method may be called with an API token (PVE default 1).
 	allowToken bool
 	// protected methods run in pvedaemon in PVE; informational here.
 	protected bool
 	fn        func(c *call) (any, *apiError)
+
+	calls atomic.Int64 // requests that resolved to this method
+}
+
+// key is "METHOD /schema/path".
+func (rt *route) key() string { return rt.method + " " + rt.path }
+
+// checkPerm runs the declarative permission check for c.
+func (rt *route) checkPerm(c *call) *apiError {
+	if rt.checkPath == "" {
+		return nil
+	}
+	path := rt.checkPath
+	for strings.Contains(path, "{") {
+		i := strings.IndexByte(path, '{')
+		j := strings.IndexByte(path[i:], '}')
+		if j < 0 {
+			break
+		}
+		name := path[i+1 : i+j]
+		v, _ := c.params.str(name)
+		path = path[:i] + v + path[i+j+1:]
+	}
+	return c.s.perms.check(c.user, path, rt.checkPrivs...)
 }
 
 type routeNode struct {
@@ -36,11 +68,13 @@ type routeNode struct {
 }
 
 type router struct {
-	root *routeNode
+	root  *routeNode
+	byKey map[string]*route // "METHOD /path" -> method
+	all   []*route          // in registration order
 }
 
 func newRouter() *router {
-	return &router{root: &routeNode{}}
+	return &router{root: &routeNode{}, byKey: map[string]*route{}}
 }
 
 // add registers rt; it panics on conflicting definitions (a programming error).
@@ -81,6 +115,8 @@ func (rr *router) add(rt *route) {
 		rt.params = schema{}
 	}
 	n.methods[rt.method] = rt
+	rr.byKey[rt.key()] = rt
+	rr.all = append(rr.all, rt)
 }
 
 // find is RESTHandler::find_handler: it returns the method and the path
@@ -125,5 +161,8 @@ func (s *Sim) buildRoutes() *router {
 	rr := newRouter()
 	s.accessRoutes(rr)
 	s.nodeRoutes(rr)
+	s.clusterRoutes(rr)
+	s.lxcRoutes(rr)
+	s.taskRoutes(rr)
 	return rr
 }

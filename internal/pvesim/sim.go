@@ -5,13 +5,34 @@
 // RSA-signed tickets and CSRF tokens, every login failure answered as a
 // delayed "401 authentication failure", pre-handler 401s with empty bodies
 // and the reason in the status line, PVE's parameter verification messages,
-// and the privilege model (roles, ACL propagation, the "cap" object).
+// and the privilege model (roles, ACL propagation, pools, the "cap"
+// object).
+//
+// The cluster: nodes, containers and QEMU VMs (Options.Scenario, AddGuest),
+// /cluster/resources and /cluster/status, the container list, status and
+// power actions, tasks with UPIDs and logs, /access/permissions. Order of
+// checks as in pve-manager's rest handler: authentication, route (501),
+// permission (403, so a user without the privilege gets 403 even for a
+// vmid that does not exist), proxying to the node in the path (595 with an
+// empty body when it is offline; 500 "hostname lookup" for a name that is
+// no member), parameters (400), the handler (500 for PVE's plain dies).
+//
+// Time: everything reads Options.Now. Tasks are chains of steps due at
+// clock instants and run when a later call looks (no goroutines), so a
+// ManualClock drives them. Guest statistics are functions of the clock.
+// /cluster/resources and /nodes show what each node's pvestatd broadcast
+// last (every 10 s, up to 5 minutes for an offline node); status/current
+// is live.
 //
 // Layout: sim.go (options, request pipeline), envelope.go (answer
 // rendering), params.go (parameter extraction and schema checks),
 // router.go (method table), ticket.go (tickets, CSRF), auth.go (users,
-// realms, ticket/CSRF verification), perms.go (roles, ACLs), access.go
-// (/access endpoints), nodes.go (/nodes, /version), server.go (HTTPS),
+// realms, ticket/CSRF verification), perms.go (roles, ACLs, pools),
+// access.go (/access endpoints), nodes.go (nodes, /nodes, /version),
+// guests.go (guests and their statistics), scenario.go (Scenarios),
+// cluster.go (/cluster/*, /nodes/{node}/status), lxc.go (containers and
+// proxying), tasks.go (task engine, /nodes/{node}/tasks), control.go (test
+// controls, request counters and recorder), server.go (HTTPS),
 // userflag.go (ParseUserFlag), clock.go (ManualClock).
 package pvesim
 
@@ -54,6 +75,23 @@ type Options struct {
 	// at login to users with Sys.Audit on "/". Empty: "lab" for more than
 	// one node, none (standalone node) for a single node.
 	ClusterName string
+	// Scenario names a prepared cluster (see Scenarios): "demo", "empty"
+	// or "large". It brings its own nodes, users, ACLs, pools and guests;
+	// Users still add users or override their passwords on top, and Nodes
+	// must then be nil. "" keeps the bare cluster of earlier versions:
+	// DefaultUsers, Nodes (DefaultNodes), no pools, no guests.
+	Scenario string
+	// OfflineNodes are down from the start, and have been for long enough
+	// that pmxcfs dropped their status data: /cluster/resources shows them
+	// offline and their guests "unknown" at once, and every call proxied
+	// to them fails with 595. The first node (the one answering the API)
+	// cannot be offline. See also Sim.SetNodeOnline.
+	OfflineNodes []string
+	// TaskDurationScale multiplies every simulated duration inside tasks
+	// (a CT start takes 1-2 s, a shutdown 2-4 s, a reboot 3-5 s, the
+	// config-lock wait 10 s, shutdown timeouts as requested). 0 means 1;
+	// 0.01 makes a start take 10-20 ms of clock time. Negative is refused.
+	TaskDurationScale float64
 }
 
 // DefaultUsers returns root@pam (password "proxmox") and alice@pve
@@ -89,12 +127,24 @@ type Sim struct {
 	routes      *router
 
 	requests atomic.Int64
+	scale    float64 // TaskDurationScale
 
-	mu     sync.Mutex // guards everything below
-	users  map[string]*userEntry
-	realms []*realm
-	perms  *permState
-	nodes  []*node
+	recording atomic.Bool
+	recMu     sync.Mutex
+	recorded  []RecordedCall
+
+	mu       sync.Mutex // guards everything below
+	users    map[string]*userEntry
+	realms   []*realm
+	perms    *permState
+	nodes    []*node
+	guests   map[int]*guest
+	order    []*guest // every guest, by vmid as a decimal string (PVE's "sort keys")
+	tasks    map[string]*task
+	active   []*task           // tasks with a pending step
+	flocks   map[string]*flock // "node/vmid" -> config lock of a CT
+	seq      int64             // orders steps due at the same instant
+	storages []storageDef
 }
 
 var versionRe = regexp.MustCompile(`^(\d+)\.(\d+)[.-](\d+)$`)
@@ -109,6 +159,21 @@ func New(opts Options) (*Sim, error) {
 		users:     map[string]*userEntry{},
 		realms:    defaultRealms(),
 		perms:     newPermState(),
+		guests:    map[int]*guest{},
+		tasks:     map[string]*task{},
+		flocks:    map[string]*flock{},
+		scale:     opts.TaskDurationScale,
+		storages:  defaultStorages(),
+	}
+	if s.scale < 0 {
+		return nil, fmt.Errorf("pvesim: negative TaskDurationScale %v", s.scale)
+	}
+	if s.scale == 0 {
+		s.scale = 1
+	}
+	sc, err := lookupScenario(opts.Scenario)
+	if err != nil {
+		return nil, err
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -134,7 +199,9 @@ func New(opts Options) (*Sim, error) {
 	s.repoid = hex.EncodeToString(sum[:8])
 
 	users := opts.Users
-	if users == nil {
+	if sc != nil {
+		users = append(append([]User(nil), sc.users...), opts.Users...)
+	} else if users == nil {
 		users = DefaultUsers()
 	}
 	for _, u := range users {
@@ -143,6 +210,10 @@ func New(opts Options) (*Sim, error) {
 		}
 		if s.findRealm(realmOf(u.ID)) == nil {
 			return nil, fmt.Errorf("pvesim: user %q: realm %q does not exist", u.ID, realmOf(u.ID))
+		}
+		if old, ok := s.users[u.ID]; ok {
+			old.password, old.hasPassword = u.Password, true
+			continue
 		}
 		s.users[u.ID] = newUserEntry(u)
 	}
@@ -153,7 +224,12 @@ func New(opts Options) (*Sim, error) {
 	}
 
 	names := opts.Nodes
-	if names == nil {
+	if sc != nil {
+		if names != nil {
+			return nil, fmt.Errorf("pvesim: scenario %q brings its own nodes; leave Options.Nodes nil", opts.Scenario)
+		}
+		names = sc.nodes
+	} else if names == nil {
 		names = DefaultNodes()
 	}
 	if len(names) == 0 {
@@ -164,6 +240,22 @@ func New(opts Options) (*Sim, error) {
 		return nil, err
 	}
 	s.nodes = nodes
+	for _, name := range opts.OfflineNodes {
+		n := s.nodeByName(name)
+		switch {
+		case n == nil:
+			return nil, fmt.Errorf("pvesim: offline node %q is not a cluster member", name)
+		case n == s.nodes[0]:
+			return nil, fmt.Errorf("pvesim: %s answers the API and cannot be offline", name)
+		}
+		n.online = false
+		n.offlineAt = s.now().Add(-time.Hour)
+	}
+	if sc != nil {
+		if err := sc.build(s); err != nil {
+			return nil, err
+		}
+	}
 	s.clusterName = opts.ClusterName
 	if s.clusterName == "" && len(names) > 1 {
 		s.clusterName = "lab"
@@ -286,6 +378,8 @@ type call struct {
 	token  bool   // authenticated with an API token
 	params params
 	vars   map[string]string
+	route  *route
+	node   *node // the node handling the call (after proxying)
 }
 
 var knownMethods = map[string]bool{
@@ -298,7 +392,10 @@ var apiPathRe = regexp.MustCompile(`^/api2/+([a-z][a-z0-9]+)(/.*)?$`)
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	s.requests.Add(1)
-	rp := s.serve(r, start)
+	rp, c := s.serve(r, start)
+	if c != nil && c.params != nil && s.recording.Load() {
+		s.record(c, rp.status)
+	}
 	if rp.status >= 400 {
 		// The connection is closed after the answer: read what is left of
 		// the body first so that the close does not reset it under the
@@ -333,17 +430,18 @@ func drainBody(r *http.Request) {
 	}
 }
 
-// serve is pveproxy's request handling up to a decided answer.
-func (s *Sim) serve(r *http.Request, start time.Time) *reply {
+// serve is pveproxy's request handling up to a decided answer. The call
+// is returned too (nil when the request never became an API call).
+func (s *Sim) serve(r *http.Request, start time.Time) (*reply, *call) {
 	if !knownMethods[r.Method] {
-		return bareReply(http.StatusNotImplemented, fmt.Sprintf("method '%s' not available", r.Method))
+		return bareReply(http.StatusNotImplemented, fmt.Sprintf("method '%s' not available", r.Method)), nil
 	}
 	if len(r.TransferEncoding) > 0 {
 		drainBody(r)
 		if strings.EqualFold(r.TransferEncoding[0], "chunked") {
-			return bareReply(http.StatusNotImplemented, "chunked transfer encoding not supported")
+			return bareReply(http.StatusNotImplemented, "chunked transfer encoding not supported"), nil
 		}
-		return bareReply(http.StatusNotImplemented, fmt.Sprintf("Unknown transfer encoding '%s'", r.TransferEncoding[0]))
+		return bareReply(http.StatusNotImplemented, fmt.Sprintf("Unknown transfer encoding '%s'", r.TransferEncoding[0])), nil
 	}
 
 	path := r.URL.Path
@@ -353,18 +451,21 @@ func (s *Sim) serve(r *http.Request, start time.Time) *reply {
 	if isAPI {
 		m := apiPathRe.FindStringSubmatch(path)
 		if m == nil {
-			return bareReply(http.StatusNotImplemented, "no such uri")
+			return bareReply(http.StatusNotImplemented, "no such uri"), c
 		}
 		format, c.relURI = m[1], m[2]
 		if c.relURI == "" {
 			c.relURI = "/"
+		}
+		if rt, _ := s.routes.find(r.Method, c.relURI); rt != nil {
+			rt.calls.Add(1)
 		}
 		s.mu.Lock()
 		rp := s.authenticate(c)
 		s.mu.Unlock()
 		if rp != nil {
 			rp.holdUntil = time.Now().Add(s.authDelay)
-			return rp
+			return rp, c
 		}
 	}
 
@@ -372,37 +473,37 @@ func (s *Sim) serve(r *http.Request, start time.Time) *reply {
 	var body []byte
 	if r.ContentLength > 0 {
 		if r.Method != http.MethodPost && r.Method != http.MethodPut {
-			return bareReply(http.StatusNotImplemented, fmt.Sprintf("Unexpected content for method '%s'", r.Method))
+			return bareReply(http.StatusNotImplemented, fmt.Sprintf("Unexpected content for method '%s'", r.Method)), c
 		}
 		if r.ContentLength > maxPostSize {
-			return bareReply(http.StatusNotImplemented, "for data too large")
+			return bareReply(http.StatusNotImplemented, "for data too large"), c
 		}
 		ctype := r.Header.Get("Content-Type")
 		if ct := contentType(ctype); ct != "" && ct != "application/x-www-form-urlencoded" && ct != "application/json" {
-			return bareReply(506, fmt.Sprintf("upload 'Content-Type '%s' not implemented", ctype))
+			return bareReply(506, fmt.Sprintf("upload 'Content-Type '%s' not implemented", ctype)), c
 		}
 		b, err := io.ReadAll(io.LimitReader(r.Body, maxPostSize+1))
 		if err != nil {
-			return bareReply(http.StatusBadRequest, "bad request")
+			return bareReply(http.StatusBadRequest, "bad request"), c
 		}
 		if len(b) > maxPostSize {
-			return bareReply(http.StatusNotImplemented, "for data too large")
+			return bareReply(http.StatusNotImplemented, "for data too large"), c
 		}
 		body = b
 	}
 
 	if !isAPI {
-		return bareReply(http.StatusNotImplemented, fmt.Sprintf("no such file '%s'", path))
+		return bareReply(http.StatusNotImplemented, fmt.Sprintf("no such file '%s'", path)), c
 	}
 	if format != "json" {
 		// Only the json formatter is simulated (PVE also has extjs,
 		// htmljs, spiceconfig and png).
-		return bareReply(http.StatusNotImplemented, fmt.Sprintf("no formatter for uri %s, %s", c.relURI, format))
+		return bareReply(http.StatusNotImplemented, fmt.Sprintf("no formatter for uri %s, %s", c.relURI, format)), c
 	}
 
 	p, perr := extractParams(r, body)
 	if perr != nil {
-		return bareReply(perr.status, perr.msg)
+		return bareReply(perr.status, perr.msg), c
 	}
 	c.params = p
 
@@ -415,7 +516,7 @@ func (s *Sim) serve(r *http.Request, start time.Time) *reply {
 		// the start of the request.
 		rp.holdUntil = start.Add(s.authDelay)
 	}
-	return rp
+	return rp, c
 }
 
 // restHandler is PVE::HTTPServer::rest_handler plus RESTHandler::handle:
@@ -424,6 +525,7 @@ func (s *Sim) serve(r *http.Request, start time.Time) *reply {
 // the handler itself. Called with s.mu held.
 func (s *Sim) restHandler(c *call) *reply {
 	rt, vars := s.routes.find(c.method, c.relURI)
+	c.route = rt
 	if rt == nil {
 		return errorReply(&apiError{status: http.StatusNotImplemented,
 			msg: fmt.Sprintf("Method '%s %s' not implemented", c.method, c.relURI)})
@@ -449,17 +551,32 @@ func (s *Sim) restHandler(c *call) *reply {
 	if c.token && !rt.allowToken {
 		return errorReply(permError(fmt.Sprintf("URI '%s' not available with API token, need proper ticket.\n", c.relURI)))
 	}
-	if rt.perm != nil {
-		if err := rt.perm(c); err != nil {
-			return errorReply(err)
+	if err := rt.checkPerm(c); err != nil {
+		return errorReply(err)
+	}
+	c.node = s.nodes[0]
+	if rt.proxyTo != "" {
+		if rp := s.proxy(c, rt.proxyTo); rp != nil {
+			return rp
 		}
 	}
 	if err := rt.params.validate(c.params); err != nil {
 		return errorReply(err)
 	}
+	s.advance(s.now())
 	data, err := rt.fn(c)
 	if err != nil {
 		return errorReply(err)
+	}
+	switch d := data.(type) {
+	case withTotal:
+		rp := okReply(d.data)
+		rp.total = d.total
+		return rp
+	case *download:
+		rp := okReply(nil)
+		rp.download = d
+		return rp
 	}
 	return okReply(data)
 }

@@ -31,6 +31,12 @@ const (
 	// cookieKeyInfo is the HKDF info string that separates the cookie key
 	// from every other key derived from the same secret.
 	cookieKeyInfo = "lxc-manager cookie v1"
+	// fieldKeyInfo separates the key that seals session fields in the
+	// store from the cookie key.
+	fieldKeyInfo = "lxc-manager session field v1"
+	// maxFieldLength bounds a sealed session field (a PVE ticket is a few
+	// hundred bytes).
+	maxFieldLength = 16 << 10
 	// keySize is the AES-256 key size.
 	keySize = 32
 	// nonceSize is the standard GCM nonce size.
@@ -78,27 +84,112 @@ func keyID(key []byte) byte {
 	return sum[0]
 }
 
-// codecKey is one usable cookie key.
+// codecKey is one usable key.
 type codecKey struct {
 	id   byte
 	aead cipher.AEAD
 }
 
-// Codec seals session ids into cookie values and opens them again.
-//
-// A sealed value is unpadded base64url of
+// sealer seals and opens values with keys derived from a current secret and
+// previous ones for one purpose (the HKDF info). A sealed value is unpadded
+// base64url of
 //
 //	key id (1 byte) || nonce (12 bytes) || AES-256-GCM ciphertext and tag
 //
-// where the key is derived from a secret with HKDF-SHA256, the key id is the
-// first byte of the key's SHA-256, and the additional data is CookieName.
-// Encode always uses the current secret; Decode also accepts values sealed
-// with previous secrets, so a secret can be rotated without signing everyone
+// where the key id is the first byte of the key's SHA-256. seal always uses
+// the current key; open tries every key whose id matches.
+type sealer struct {
+	keys   []codecKey // keys[0] is current; the rest are previous, in order.
+	maxLen int        // longest sealed value open accepts
+}
+
+func newSealer(info string, maxLen int, secrets []string) (sealer, error) {
+	sl := sealer{maxLen: maxLen}
+	for _, s := range secrets {
+		key, err := deriveKey(s, info)
+		if err != nil {
+			return sealer{}, err
+		}
+		aead, err := newGCM(key)
+		if err != nil {
+			return sealer{}, err
+		}
+		sl.keys = append(sl.keys, codecKey{id: keyID(key), aead: aead})
+	}
+	return sl, nil
+}
+
+// seal encrypts plain bound to aad with a fresh random nonce.
+func (sl sealer) seal(plain, aad []byte) (string, error) {
+	if len(sl.keys) == 0 {
+		return "", errors.New("session: seal: no key (use NewCodec)")
+	}
+	k := sl.keys[0]
+	buf := make([]byte, headerSize, headerSize+len(plain)+tagSize)
+	buf[0] = k.id
+	if _, err := rand.Read(buf[1:headerSize]); err != nil {
+		return "", fmt.Errorf("session: seal: nonce: %w", err)
+	}
+	buf = k.aead.Seal(buf, buf[1:headerSize], plain, aad)
+	return cookieEncoding.EncodeToString(buf), nil
+}
+
+// open decrypts a value made by seal with the same aad. Its errors describe
+// why, never the value; callers wrap them in their own sentinel.
+func (sl sealer) open(value string, aad []byte) ([]byte, error) {
+	if value == "" {
+		return nil, errors.New("empty")
+	}
+	if len(value) > sl.maxLen {
+		return nil, fmt.Errorf("%d bytes is too long", len(value))
+	}
+	// The decoder skips CR and LF; refuse them (and anything else outside
+	// the alphabet) so only the canonical form of a value opens.
+	for i := 0; i < len(value); i++ {
+		if !isBase64URL(value[i]) {
+			return nil, errors.New("not base64url")
+		}
+	}
+	raw, err := cookieEncoding.DecodeString(value)
+	if err != nil {
+		return nil, fmt.Errorf("not base64url: %w", err)
+	}
+	if len(raw) < headerSize+tagSize+1 {
+		return nil, errors.New("too short")
+	}
+	kid, nonce, sealed := raw[0], raw[1:headerSize], raw[headerSize:]
+	known := false
+	for _, k := range sl.keys {
+		if k.id != kid {
+			continue
+		}
+		known = true
+		plain, err := k.aead.Open(nil, nonce, sealed, aad)
+		if err == nil {
+			return plain, nil
+		}
+	}
+	if !known {
+		return nil, errors.New("unknown key")
+	}
+	return nil, errors.New("authentication failed")
+}
+
+// Codec seals session ids into cookie values, and the secrets stored with a
+// session (the PVE ticket and CSRF token) into values bound to that session.
+//
+// Cookie values use a key derived from the secret for cookies and are bound
+// to CookieName. Session fields use an independent key and are bound to the
+// session id and the field's name, so a value copied into another session,
+// or into another field, does not open. Encode and SealField always use the
+// current secret; Decode and OpenField also accept values sealed with
+// previous secrets, so a secret can be rotated without signing everyone
 // out. A Codec is safe for concurrent use.
 //
 // Build one with NewCodec; the zero value has no key.
 type Codec struct {
-	keys []codecKey // keys[0] is current; the rest are previous, in order.
+	cookie sealer
+	field  sealer
 }
 
 // NewCodec returns a Codec that seals with secret and also opens values
@@ -111,7 +202,7 @@ func NewCodec(secret string, previous ...string) (*Codec, error) {
 			ErrSecretTooShort, n, MinSecretLength)
 	}
 	seen := map[string]bool{}
-	c := &Codec{}
+	var secrets []string
 	for i, s := range append([]string{secret}, previous...) {
 		if s == "" || seen[s] {
 			continue
@@ -121,17 +212,17 @@ func NewCodec(secret string, previous ...string) (*Codec, error) {
 				ErrSecretTooShort, i, n, MinSecretLength)
 		}
 		seen[s] = true
-		key, err := deriveKey(s, cookieKeyInfo)
-		if err != nil {
-			return nil, err
-		}
-		aead, err := newGCM(key)
-		if err != nil {
-			return nil, err
-		}
-		c.keys = append(c.keys, codecKey{id: keyID(key), aead: aead})
+		secrets = append(secrets, s)
 	}
-	return c, nil
+	cookie, err := newSealer(cookieKeyInfo, maxCookieLength, secrets)
+	if err != nil {
+		return nil, err
+	}
+	field, err := newSealer(fieldKeyInfo, maxFieldLength, secrets)
+	if err != nil {
+		return nil, err
+	}
+	return &Codec{cookie: cookie, field: field}, nil
 }
 
 // Encode seals id into a cookie value with the current secret. Each call uses
@@ -140,17 +231,11 @@ func (c *Codec) Encode(id string) (string, error) {
 	if id == "" {
 		return "", errors.New("session: encode: empty session id")
 	}
-	if len(c.keys) == 0 {
-		return "", errors.New("session: encode: codec has no key (use NewCodec)")
+	v, err := c.cookie.seal([]byte(id), []byte(CookieName))
+	if err != nil {
+		return "", fmt.Errorf("session: encode: %w", err)
 	}
-	k := c.keys[0]
-	buf := make([]byte, headerSize, headerSize+len(id)+tagSize)
-	buf[0] = k.id
-	if _, err := rand.Read(buf[1:headerSize]); err != nil {
-		return "", fmt.Errorf("session: encode: nonce: %w", err)
-	}
-	buf = k.aead.Seal(buf, buf[1:headerSize], []byte(id), []byte(CookieName))
-	return cookieEncoding.EncodeToString(buf), nil
+	return v, nil
 }
 
 // Decode opens a cookie value made by Encode and returns the session id.
@@ -158,42 +243,43 @@ func (c *Codec) Encode(id string) (string, error) {
 // value's key id. Any value that does not open yields an error wrapping
 // ErrInvalidCookie; Decode never panics. Errors never include the value.
 func (c *Codec) Decode(value string) (string, error) {
-	if value == "" {
-		return "", fmt.Errorf("%w: empty", ErrInvalidCookie)
-	}
-	if len(value) > maxCookieLength {
-		return "", fmt.Errorf("%w: %d bytes is too long", ErrInvalidCookie, len(value))
-	}
-	// The decoder skips CR and LF; refuse them (and anything else outside
-	// the alphabet) so only the canonical form of a value opens.
-	for i := 0; i < len(value); i++ {
-		if !isBase64URL(value[i]) {
-			return "", fmt.Errorf("%w: not base64url", ErrInvalidCookie)
-		}
-	}
-	raw, err := cookieEncoding.DecodeString(value)
+	plain, err := c.cookie.open(value, []byte(CookieName))
 	if err != nil {
-		return "", fmt.Errorf("%w: not base64url: %w", ErrInvalidCookie, err)
+		return "", fmt.Errorf("%w: %w", ErrInvalidCookie, err)
 	}
-	if len(raw) < headerSize+tagSize+1 {
-		return "", fmt.Errorf("%w: too short", ErrInvalidCookie)
+	return string(plain), nil
+}
+
+// ErrSealedField means a sealed session field does not open: it was
+// tampered with, sealed for another session or field, or with a secret the
+// Codec does not know.
+var ErrSealedField = errors.New("session: sealed field does not open")
+
+func fieldAAD(id, name string) []byte { return []byte("session:" + id + "\x00" + name) }
+
+// SealField seals a secret value of session id (name is the field, e.g.
+// "ticket"). An empty value stays empty.
+func (c *Codec) SealField(id, name, value string) (string, error) {
+	if value == "" {
+		return "", nil
 	}
-	kid, nonce, sealed := raw[0], raw[1:headerSize], raw[headerSize:]
-	known := false
-	for _, k := range c.keys {
-		if k.id != kid {
-			continue
-		}
-		known = true
-		plain, err := k.aead.Open(nil, nonce, sealed, []byte(CookieName))
-		if err == nil {
-			return string(plain), nil
-		}
+	if id == "" {
+		return "", errors.New("session: seal field: empty session id")
 	}
-	if !known {
-		return "", fmt.Errorf("%w: unknown key", ErrInvalidCookie)
+	return c.field.seal([]byte(value), fieldAAD(id, name))
+}
+
+// OpenField opens a value made by SealField for the same session id and
+// field name. Errors wrap ErrSealedField and never include the value.
+func (c *Codec) OpenField(id, name, sealed string) (string, error) {
+	if sealed == "" {
+		return "", nil
 	}
-	return "", fmt.Errorf("%w: authentication failed", ErrInvalidCookie)
+	plain, err := c.field.open(sealed, fieldAAD(id, name))
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: %w", ErrSealedField, name, err)
+	}
+	return string(plain), nil
 }
 
 // isBase64URL reports whether b belongs to the base64url alphabet.

@@ -48,7 +48,7 @@ func TestCodecBindsCookieName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := c.keys[0]
+	k := c.cookie.keys[0]
 	seal := func(aad string) string {
 		buf := make([]byte, headerSize)
 		buf[0] = k.id

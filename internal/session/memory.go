@@ -17,6 +17,7 @@ type MemoryStore struct {
 
 	mu      sync.Mutex
 	entries map[string]memoryEntry
+	locks   map[string]time.Time // name -> held until
 }
 
 // memoryEntry is one stored session and the instant it stops being valid.
@@ -34,7 +35,7 @@ func NewMemoryStore(now func() time.Time) *MemoryStore {
 	if now == nil {
 		now = time.Now
 	}
-	return &MemoryStore{now: now, entries: make(map[string]memoryEntry)}
+	return &MemoryStore{now: now, entries: make(map[string]memoryEntry), locks: make(map[string]time.Time)}
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -85,4 +86,35 @@ func (m *MemoryStore) Delete(_ context.Context, id string) error {
 	defer m.mu.Unlock()
 	delete(m.entries, id)
 	return nil
+}
+
+// ListUser returns the user's live sessions.
+func (m *MemoryStore) ListUser(_ context.Context, username string) ([]Session, error) {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Session
+	for _, e := range m.entries {
+		if e.session.Username == username && !e.expired(now) {
+			out = append(out, e.session)
+		}
+	}
+	return out, nil
+}
+
+// TryLock takes a lock held until ttl passes.
+func (m *MemoryStore) TryLock(_ context.Context, name string, ttl time.Duration) (bool, error) {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if until, ok := m.locks[name]; ok && now.Before(until) {
+		return false, nil
+	}
+	for n, until := range m.locks {
+		if !now.Before(until) {
+			delete(m.locks, n)
+		}
+	}
+	m.locks[name] = now.Add(ttl)
+	return true, nil
 }

@@ -116,10 +116,55 @@ func (r *RedisStore) Save(ctx context.Context, s Session, ttl time.Duration) err
 	if err != nil {
 		return fmt.Errorf("session: save: encode: %w", err)
 	}
-	if err := r.client.Set(ctx, Key(s.ID), raw, roundUpToSecond(ttl)).Err(); err != nil {
+	pipe := r.client.TxPipeline()
+	pipe.Set(ctx, Key(s.ID), raw, roundUpToSecond(ttl))
+	if s.Username != "" {
+		// The index lives as long as the user's longest session.
+		pipe.SAdd(ctx, UserKey(s.Username), s.ID)
+		pipe.ExpireGT(ctx, UserKey(s.Username), roundUpToSecond(ttl))
+		pipe.ExpireNX(ctx, UserKey(s.Username), roundUpToSecond(ttl))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
 		return &UnavailableError{Op: "save", Err: err}
 	}
 	return nil
+}
+
+// ListUser returns the user's live sessions and removes index entries whose
+// session is gone.
+func (r *RedisStore) ListUser(ctx context.Context, username string) ([]Session, error) {
+	ids, err := r.client.SMembers(ctx, UserKey(username)).Result()
+	if err != nil {
+		return nil, &UnavailableError{Op: "list", Err: err}
+	}
+	var out []Session
+	var gone []any
+	for _, id := range ids {
+		s, err := r.Load(ctx, id)
+		switch {
+		case err == nil && s.Username == username:
+			out = append(out, s)
+		case err == nil || errors.Is(err, ErrNotFound):
+			gone = append(gone, id)
+		default:
+			return nil, err
+		}
+	}
+	if len(gone) > 0 {
+		if err := r.client.SRem(ctx, UserKey(username), gone...).Err(); err != nil {
+			return nil, &UnavailableError{Op: "list", Err: err}
+		}
+	}
+	return out, nil
+}
+
+// TryLock takes lock:{name} with SET NX PX.
+func (r *RedisStore) TryLock(ctx context.Context, name string, ttl time.Duration) (bool, error) {
+	ok, err := r.client.SetNX(ctx, "lock:"+name, "1", ttl).Result()
+	if err != nil {
+		return false, &UnavailableError{Op: "lock", Err: err}
+	}
+	return ok, nil
 }
 
 // Delete removes the session stored under id. Deleting a missing id is not an

@@ -30,6 +30,21 @@ type Session struct {
 	Realm string `json:"realm"`
 	// ExpiresAt is when the session ends. Stores keep it as RFC 3339 UTC.
 	ExpiresAt time.Time `json:"expiresAt"`
+
+	// Handle names the session on the Sessions page and in its sign-out
+	// forms. Unlike the id it is not a secret.
+	Handle string `json:"handle,omitempty"`
+	// CreatedAt is the sign-in; the session ends SESSION_MAX_AGE after it.
+	CreatedAt time.Time `json:"createdAt,omitzero"`
+	// TicketIssuedAt is when PVE issued Ticket; it is renewed before it is
+	// two hours old while the person is active.
+	TicketIssuedAt time.Time `json:"ticketIssuedAt,omitzero"`
+	// LastSeen is the last request with this session (updated at most once
+	// a minute).
+	LastSeen time.Time `json:"lastSeen,omitzero"`
+	// ClientAddr and UserAgent describe where the session was started.
+	ClientAddr string `json:"clientAddr,omitempty"`
+	UserAgent  string `json:"userAgent,omitempty"`
 }
 
 // redacted stands in for secrets in String, GoString and LogValue.
@@ -119,6 +134,14 @@ type Store interface {
 	Save(ctx context.Context, s Session, ttl time.Duration) error
 	// Delete removes the session stored under id, if any.
 	Delete(ctx context.Context, id string) error
+	// ListUser returns the live sessions of a user (by Username), in no
+	// particular order. Index entries of sessions that expired or were
+	// deleted are cleaned up as they are found.
+	ListUser(ctx context.Context, username string) ([]Session, error)
+	// TryLock takes a short lock named name for ttl and reports whether it
+	// got it; nobody else gets it until ttl passes. It keeps concurrent
+	// requests of one session from renewing its ticket twice.
+	TryLock(ctx context.Context, name string, ttl time.Duration) (bool, error)
 }
 
 // idBytes is how much randomness a session id carries.
@@ -136,6 +159,10 @@ func NewID() (string, error) {
 
 // keyPrefix prefixes every session key in Redis.
 const keyPrefix = "session:"
+
+// UserKey returns the Redis key of a user's session index:
+// "user-sessions:" + username.
+func UserKey(username string) string { return "user-sessions:" + username }
 
 // Key returns the Redis key of the session with the given id: "session:" + id.
 func Key(id string) string { return keyPrefix + id }

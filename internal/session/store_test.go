@@ -126,6 +126,52 @@ func testStoreContract(t *testing.T, newEnv func(t *testing.T) storeEnv) {
 			mustSave(t, env.store, s, time.Hour)
 			assertLoads(t, env.store, s)
 		}},
+		{name: "list a user's sessions", run: func(t *testing.T, env storeEnv) {
+			user := "list-" + newSession(t).ID[:8] + "@pve"
+			var ids []string
+			for range 3 {
+				s := newSession(t)
+				s.Username = user
+				mustSave(t, env.store, s, 2*time.Second)
+				ids = append(ids, s.ID)
+			}
+			other := newSession(t)
+			mustSave(t, env.store, other, time.Hour)
+			if err := env.store.Delete(ctx, ids[0]); err != nil {
+				t.Fatal(err)
+			}
+			list, err := env.store.ListUser(ctx, user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]bool{}
+			for _, s := range list {
+				got[s.ID] = true
+				if s.Username != user {
+					t.Errorf("listed another user's session")
+				}
+			}
+			if len(list) != 2 || !got[ids[1]] || !got[ids[2]] {
+				t.Errorf("ListUser = %d sessions %v, want %v", len(list), got, ids[1:])
+			}
+			env.pass(3 * time.Second)
+			if list, err := env.store.ListUser(ctx, user); err != nil || len(list) != 0 {
+				t.Errorf("after expiry: %d sessions, %v", len(list), err)
+			}
+		}},
+		{name: "try lock", run: func(t *testing.T, env storeEnv) {
+			name := "renew:" + newSession(t).ID
+			if ok, err := env.store.TryLock(ctx, name, 2*time.Second); err != nil || !ok {
+				t.Fatalf("first TryLock = %v, %v", ok, err)
+			}
+			if ok, err := env.store.TryLock(ctx, name, 2*time.Second); err != nil || ok {
+				t.Fatalf("second TryLock = %v, %v", ok, err)
+			}
+			env.pass(3 * time.Second)
+			if ok, err := env.store.TryLock(ctx, name, time.Second); err != nil || !ok {
+				t.Fatalf("TryLock after expiry = %v, %v", ok, err)
+			}
+		}},
 		{name: "load missing", run: func(t *testing.T, env storeEnv) {
 			assertNotFound(t, env.store, newSession(t).ID)
 		}},

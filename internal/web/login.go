@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -58,6 +59,8 @@ func (f loginForm) validate(realms []Realm, p *loginPage) bool {
 	}
 	if !knownRealm(realms, f.Realm) {
 		p.RealmError, ok = "Choose one of the offered realms.", false
+	} else if r, _ := findRealm(realms, f.effectiveRealm()); r.Type == "openid" {
+		p.RealmError, ok = "Signing in through an OpenID realm is not supported by LXC Manager yet. Use the Proxmox VE web interface for this realm.", false
 	}
 	if f.Password == "" {
 		p.PasswordError, ok = "Enter your password.", false
@@ -65,13 +68,18 @@ func (f loginForm) validate(realms []Realm, p *loginPage) bool {
 	return ok
 }
 
-func knownRealm(realms []Realm, name string) bool {
-	for _, r := range realms {
-		if r.Name == name {
-			return true
-		}
+// effectiveRealm is the realm the sign-in uses: the one typed after '@',
+// else the one chosen.
+func (f loginForm) effectiveRealm() string {
+	if strings.Contains(f.Username, "@") {
+		return lxc.RealmOf(f.Username)
 	}
-	return false
+	return f.Realm
+}
+
+func knownRealm(realms []Realm, name string) bool {
+	_, ok := findRealm(realms, name)
+	return ok
 }
 
 // loginPage shows the sign-in form; a signed-in person goes to / instead.
@@ -80,7 +88,8 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return nil
 	}
-	p := loginPage{Realm: s.cfg.Realms[0].Name, Realms: s.cfg.Realms, Next: safeNext(r.URL.Query().Get("next"))}
+	realms := s.realmList(r.Context())
+	p := loginPage{Realm: defaultRealm(realms), Realms: realms, Next: safeNext(r.URL.Query().Get("next"))}
 	if p.Next == "/" {
 		p.Next = ""
 	}
@@ -103,35 +112,69 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		Password: r.PostForm.Get("password"),
 		Next:     safeNext(r.PostForm.Get("next")),
 	}
-	p := loginPage{Username: f.Username, Realm: f.Realm, Realms: s.cfg.Realms}
+	realms := s.realmList(r.Context())
+	p := loginPage{Username: f.Username, Realm: f.Realm, Realms: realms}
 	if f.Next != "/" {
 		p.Next = f.Next
 	}
-	if !f.validate(s.cfg.Realms, &p) {
-		if !knownRealm(s.cfg.Realms, p.Realm) {
-			p.Realm = s.cfg.Realms[0].Name
+	if !f.validate(realms, &p) {
+		if !knownRealm(realms, p.Realm) {
+			p.Realm = defaultRealm(realms)
 		}
 		s.render(w, r, http.StatusBadRequest, "login", p)
 		return nil
 	}
 	cred := lxc.Credentials{Username: f.Username, Realm: f.Realm, Password: f.Password}
+	acctKey, addrKey := "acct:"+strings.ToLower(cred.UserID()), "addr:"+clientIP(r)
+
+	wait, err := s.cfg.Limiter.Blocked(r.Context(), acctKey, addrKey)
+	if err != nil {
+		return s.loginFailed(w, r, p, cred, fmt.Errorf("throttle: %w: %w", session.ErrUnavailable, err))
+	}
+	if wait > 0 {
+		mins := int((wait + time.Minute - time.Second) / time.Minute)
+		unit := "minutes"
+		if mins == 1 {
+			unit = "minute"
+		}
+		s.log.Warn("audit: sign-in throttled", "user", cred.UserID(), "client", clientAddr(r), "retry_after_s", int(wait.Seconds()+0.999),
+			"request_id", requestID(r.Context()))
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
+		p.Error = fmt.Sprintf("Too many failed sign-in attempts. Try again in %d %s.", mins, unit)
+		s.render(w, r, http.StatusTooManyRequests, "login", p)
+		return nil
+	}
 
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.LoginTimeout)
 	defer cancel()
 	id, err := s.cfg.PVE.Login(ctx, cred)
+	if lxc.ErrorCode(err) == lxc.ECredentials {
+		if ferr := s.cfg.Limiter.Fail(r.Context(), acctKey, addrKey); ferr != nil {
+			s.log.Error("throttle: count failure", "err", ferr)
+		}
+	}
 	if err == nil {
 		err = s.startSession(ctx, w, id)
 	}
 	if err != nil {
-		status, msg := userError(err)
-		s.log.Warn("sign-in failed", "request_id", requestID(r.Context()), "user", cred.UserID(),
-			"client", clientAddr(r), "status", status, "err", err)
-		p.Error = msg
-		s.render(w, r, status, "login", p)
-		return nil
+		return s.loginFailed(w, r, p, cred, err)
 	}
-	s.log.Info("sign-in", "request_id", requestID(r.Context()), "user", id.Username, "client", clientAddr(r))
+	if rerr := s.cfg.Limiter.Reset(r.Context(), acctKey); rerr != nil {
+		s.log.Error("throttle: reset account", "err", rerr)
+	}
+	s.log.Info("audit: sign-in", "request_id", requestID(r.Context()), "user", id.Username, "client", clientAddr(r), "outcome", "success")
 	http.Redirect(w, r, f.Next, http.StatusSeeOther)
+	return nil
+}
+
+// loginFailed logs a refused sign-in and shows the form again with a
+// curated message.
+func (s *Server) loginFailed(w http.ResponseWriter, r *http.Request, p loginPage, cred lxc.Credentials, err error) error {
+	status, msg := userError(err)
+	s.log.Warn("audit: sign-in failed", "request_id", requestID(r.Context()), "user", cred.UserID(),
+		"client", clientAddr(r), "status", status, "outcome", string(lxc.ErrorCode(err)), "err", err)
+	p.Error = msg
+	s.render(w, r, status, "login", p)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -218,5 +219,14 @@ func containsToken(header, token string) bool {
 	return false
 }
 
-// clientAddr is the client's address as seen by this server.
+// clientAddr is the client's address and port as seen by this server.
 func clientAddr(r *http.Request) string { return r.RemoteAddr }
+
+// clientIP is the client's address without the port: the key for
+// per-address limits. Behind a reverse proxy this is the proxy's address.
+func clientIP(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}

@@ -50,7 +50,7 @@ func newRenderer() (*renderer, error) {
 	}
 	// Every page is parsed with the shared layout at start-up, so a broken
 	// template stops the server before it serves anything.
-	for _, name := range []string{"login", "home", "error"} {
+	for _, name := range []string{"login", "containers", "confirm", "task", "error"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: parse template %s: %w", name, err)
@@ -102,6 +102,16 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// fragment executes one named template of a page (e.g. the live part of
+// the container list) into w.
+func (rd *renderer) fragment(w *bytes.Buffer, page, name string, data any) error {
+	t, ok := rd.pages[page]
+	if !ok {
+		return fmt.Errorf("web: no page %q", page)
+	}
+	return t.ExecuteTemplate(w, name, data)
 }
 
 // static serves the embedded assets. A request carrying the current content

@@ -17,7 +17,10 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /logout", s.handle(s.logout))
 
 	// Signed in.
-	mux.Handle("GET /{$}", s.requireSession(s.handle(s.home)))
+	mux.Handle("GET /{$}", s.requireSession(s.handle(s.containers)))
+	mux.Handle("GET /events", s.requireSession(s.handle(s.events)))
+	mux.Handle("POST /containers/{node}/{vmid}/{action}", s.requireSession(s.handle(s.act)))
+	mux.Handle("GET /tasks/{node}/{upid}", s.requireSession(s.handle(s.task)))
 
 	// Everything else: 404 for signed-in people, the login page for others.
 	mux.Handle("/", s.requireSession(s.handle(s.notFound)))

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/lxc-manager/lxc-manager/internal/live"
 	"github.com/lxc-manager/lxc-manager/internal/lxc"
 	"github.com/lxc-manager/lxc-manager/internal/session"
 )
@@ -20,37 +21,59 @@ import (
 // EUnauthorized for a ticket PVE no longer accepts, EUnreachable, ETLS.
 type PVE interface {
 	Login(ctx context.Context, cred lxc.Credentials) (lxc.Identity, error)
+	Realms(ctx context.Context) ([]lxc.Realm, error)
 	Version(ctx context.Context, id lxc.Identity) (lxc.Version, error)
 	Nodes(ctx context.Context, id lxc.Identity) ([]lxc.Node, error)
+	Containers(ctx context.Context, id lxc.Identity) ([]lxc.Container, error)
+	ContainerStatus(ctx context.Context, id lxc.Identity, node string, vmid int) (lxc.Container, error)
+	Permissions(ctx context.Context, id lxc.Identity) (lxc.Permissions, error)
+	Act(ctx context.Context, id lxc.Identity, node string, vmid int, action lxc.Action, opts lxc.ActionOptions) (string, error)
+	Task(ctx context.Context, id lxc.Identity, node, upid string) (lxc.Task, error)
+}
+
+// Limiter counts failed sign-ins per key (see package throttle for the
+// contract). Errors mean its store is unreachable.
+type Limiter interface {
+	Blocked(ctx context.Context, keys ...string) (time.Duration, error)
+	Fail(ctx context.Context, keys ...string) error
+	Reset(ctx context.Context, key string) error
 }
 
 // Realm is a sign-in realm offered on the login form.
 type Realm struct {
-	Name  string // "pam"
-	Label string // "Linux PAM"
+	Name    string // "pam"
+	Label   string // "Linux PAM"
+	Type    string // pam, pve, ldap, ad, openid
+	Default bool
 }
 
-// DefaultRealms are offered when nothing else is configured.
+// DefaultRealms are offered when PVE's own list cannot be had.
 func DefaultRealms() []Realm {
-	return []Realm{{Name: "pam", Label: "Linux PAM"}, {Name: "pve", Label: "Proxmox VE"}}
+	return []Realm{{Name: "pam", Label: "Linux PAM", Type: "pam", Default: true}, {Name: "pve", Label: "Proxmox VE", Type: "pve"}}
 }
 
 // Config holds the Server's dependencies and settings.
 type Config struct {
-	PVE    PVE
-	Store  session.Store
-	Codec  *session.Codec
-	Logger *slog.Logger
+	PVE   PVE
+	Store session.Store
+	Codec *session.Codec
+	// Limiter refuses sign-ins after too many failures per account and
+	// per client address.
+	Limiter Limiter
+	Logger  *slog.Logger
 	// CookieSecure sets the Secure flag on the session cookie.
 	CookieSecure bool
 	// SessionTTL is a session's lifetime (a PVE ticket's: 2 h).
 	SessionTTL time.Duration
 	// LoginTimeout bounds the sign-in call to PVE.
 	LoginTimeout time.Duration
-	// Realms offered on the login form; DefaultRealms when empty.
+	// Realms offered on the login form when PVE's list (GET
+	// /access/domains) cannot be fetched; DefaultRealms when empty.
 	Realms []Realm
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// LiveInterval is how often open pages are refreshed from PVE (3 s).
+	LiveInterval time.Duration
 }
 
 // Server serves the dashboard.
@@ -58,13 +81,15 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	pages   *renderer
+	live    *live.Hub
+	realms  realmCache
 	handler http.Handler
 }
 
 // New checks cfg, parses the templates and builds the routes.
 func New(cfg Config) (*Server, error) {
-	if cfg.PVE == nil || cfg.Store == nil || cfg.Codec == nil {
-		return nil, errors.New("web: PVE, Store and Codec are required")
+	if cfg.PVE == nil || cfg.Store == nil || cfg.Codec == nil || cfg.Limiter == nil {
+		return nil, errors.New("web: PVE, Store, Codec and Limiter are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -86,9 +111,13 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, pages: pages}
+	s.live = live.New(s.fetchOverview, live.Options{Interval: cfg.LiveInterval, Logger: cfg.Logger})
 	s.handler = s.routes()
 	return s, nil
 }
+
+// Close stops the live pollers and ends open event streams.
+func (s *Server) Close() { s.live.Close() }
 
 // ServeHTTP makes Server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -122,8 +122,10 @@ func TestLoginPageShowsForm(t *testing.T) {
 		`Sign in with your Proxmox VE credentials`,
 		`placeholder="admin" autofocus`,
 		`<select id="realm" name="realm"`,
-		`<option value="pam" selected>Linux PAM</option>`,
-		`<option value="pve">Proxmox VE</option>`,
+		// The realms come from PVE (GET /access/domains), labelled with
+		// their comments, PVE's default preselected.
+		`<option value="pam" selected>Linux PAM standard authentication</option>`,
+		`<option value="pve">Proxmox VE authentication server</option>`,
 		`name="password" type="password"`,
 		`data-pending-text="Signing in...">Sign in</button>`,
 		`<form method="post" action="/login"`,
@@ -192,8 +194,15 @@ func TestSignInCreatesSession(t *testing.T) {
 	if stored["username"] != "root@pam" || stored["realm"] != "pam" {
 		t.Errorf("username/realm = %v/%v", stored["username"], stored["realm"])
 	}
-	if tk, _ := stored["ticket"].(string); !strings.HasPrefix(tk, "PVE:root@pam:") {
-		t.Errorf("ticket = %q", tk)
+	// Redis holds the ticket and CSRF token sealed for this session only.
+	for _, f := range []string{"ticket", "csrfToken"} {
+		v, _ := stored[f].(string)
+		if strings.Contains(v, "PVE:") || strings.Contains(v, "root@pam") || v == "" {
+			t.Errorf("%s is stored usable: %q", f, v)
+		}
+	}
+	if tk, err := st.Codec.OpenField(id, "ticket", stored["ticket"].(string)); err != nil || !strings.HasPrefix(tk, "PVE:root@pam:") {
+		t.Errorf("sealed ticket opens to %q, %v", tk, err)
 	}
 	exp, err := time.Parse(time.RFC3339, stored["expiresAt"].(string))
 	if err != nil || !strings.HasSuffix(stored["expiresAt"].(string), "Z") {
@@ -217,7 +226,7 @@ func TestSignInCreatesSession(t *testing.T) {
 	if home.status != http.StatusOK {
 		t.Fatalf("home: %d", home.status)
 	}
-	for _, want := range []string{`data-testid="current-user">root@pam<`, `id="pve-version">9.1`, `data-node="pve1"`, `Sign out`} {
+	for _, want := range []string{`data-testid="current-user">root@pam<`, `id="pve-version">Proxmox VE 9.1`, `data-node="pve1"`, `Sign out`} {
 		if !strings.Contains(home.body, want) {
 			t.Errorf("home page lacks %q", want)
 		}
@@ -374,7 +383,7 @@ func TestInvalidInputIsRejectedBeforePVE(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			before := st.Sim.Requests()
+			before := st.Sim.Calls(http.MethodPost, "/access/ticket")
 			r := postForm(t, st, st.Client(t), "/login", tc.form)
 			if r.status != http.StatusBadRequest {
 				t.Errorf("status %d, want 400", r.status)
@@ -382,8 +391,8 @@ func TestInvalidInputIsRejectedBeforePVE(t *testing.T) {
 			if !strings.Contains(r.body, `id="`+tc.fieldErr+`"`) || !strings.Contains(r.body, tc.message) {
 				t.Errorf("no %s with %q", tc.fieldErr, tc.message)
 			}
-			if n := st.Sim.Requests() - before; n != 0 {
-				t.Errorf("PVE was called %d times", n)
+			if n := st.Sim.Calls(http.MethodPost, "/access/ticket") - before; n != 0 {
+				t.Errorf("PVE sign-in was called %d times", n)
 			}
 		})
 	}
@@ -588,10 +597,17 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	}
 	id := sessionID(t, st, c)
 	var stored session.Session
-	if err := json.Unmarshal([]byte(st.RDB.Get(context.Background(), "session:"+id).Val()), &stored); err != nil {
+	err := json.Unmarshal([]byte(st.RDB.Get(context.Background(), "session:"+id).Val()), &stored)
+	if err != nil {
 		t.Fatal(err)
 	}
 	cookie := sessionCookie(t, st, c).Value
+	if stored.Ticket, err = st.Codec.OpenField(id, "ticket", stored.Ticket); err != nil {
+		t.Fatal(err)
+	}
+	if stored.CSRFToken, err = st.Codec.OpenField(id, "csrfToken", stored.CSRFToken); err != nil {
+		t.Fatal(err)
+	}
 	get(t, st, c, "/")
 	login(t, st, st.Client(t), "carol", "pve", "not-the-password-secret")
 	postForm(t, st, c, "/logout", nil)
@@ -604,7 +620,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 			t.Errorf("logs contain the %s (or it is empty)", name)
 		}
 	}
-	for _, want := range []string{"msg=sign-in", "msg=\"sign-in failed\"", "msg=sign-out"} {
+	for _, want := range []string{`msg="audit: sign-in"`, `msg="audit: sign-in failed"`, "msg=sign-out"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %s", want)
 		}

@@ -34,6 +34,8 @@ type Options struct {
 	Sim pvesim.Options
 	// MemorySessions uses the in-process store instead of Redis.
 	MemorySessions bool
+	// LiveInterval is the live-update poll interval (default 3 s).
+	LiveInterval time.Duration
 }
 
 // Stack is a running dashboard with its simulator and Redis.
@@ -72,6 +74,7 @@ func Start(t testing.TB, opts Options) *Stack {
 		SessionSecret:  Secret,
 		ListenAddr:     "127.0.0.1:0",
 		CookieSecure:   false,
+		LiveInterval:   opts.LiveInterval,
 	}
 	if !opts.MemorySessions {
 		st.Redis = redistest.Start(t)

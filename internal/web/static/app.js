@@ -1,12 +1,16 @@
-// LXC Manager's browser script. Pages work without it; it only adds
-// conveniences. No inline script exists anywhere (strict CSP).
+// LXC Manager's browser script. Every page works without it; it adds the
+// sign-in pending state, live updates of the container list, and actions
+// that run in place with their task's progress. No inline script exists
+// anywhere (strict CSP); settings come from data-* attributes.
 (function () {
   "use strict";
 
-  // Sign-in pending state: the button says "Signing in..." and is disabled
-  // while the POST runs. The form still submits natively.
+  // --- Sign-in pending state --------------------------------------------
   function initPendingForms() {
     document.querySelectorAll("form").forEach(function (form) {
+      if (form.classList.contains("action-form")) {
+        return;
+      }
       form.addEventListener("submit", function () {
         form.querySelectorAll("button[data-pending-text]").forEach(function (btn) {
           btn.dataset.idleText = btn.textContent;
@@ -29,9 +33,194 @@
     });
   });
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", initPendingForms);
-  } else {
+  // --- Remember user name (never the password) ------------------------------
+  var rememberKey = "lxc-manager.user";
+
+  function initRemember() {
+    var box = document.querySelector("[data-remember-user]");
+    var form = document.getElementById("login-form");
+    if (!box || !form) {
+      return;
+    }
+    var user = form.querySelector("#username");
+    var realm = form.querySelector("#realm");
+    var saved = null;
+    try {
+      saved = JSON.parse(window.localStorage.getItem(rememberKey) || "null");
+    } catch (e) {
+      saved = null;
+    }
+    if (saved && typeof saved.username === "string") {
+      box.checked = true;
+      if (!user.value) {
+        user.value = saved.username;
+        if (realm && saved.realm && realm.querySelector('option[value="' + CSS.escape(saved.realm) + '"]')) {
+          realm.value = saved.realm;
+        }
+        form.querySelector("#password").focus();
+      }
+    }
+    form.addEventListener("submit", function () {
+      try {
+        if (box.checked) {
+          window.localStorage.setItem(rememberKey, JSON.stringify({ username: user.value, realm: realm ? realm.value : "" }));
+        } else {
+          window.localStorage.removeItem(rememberKey);
+        }
+      } catch (e) {
+        // Storage may be disabled; remembering is a convenience.
+      }
+    });
+  }
+
+  // --- Live updates -----------------------------------------------------
+  function initLive() {
+    var live = document.getElementById("live");
+    if (!live || !window.EventSource) {
+      return;
+    }
+    var source = new EventSource(live.dataset.events);
+    source.addEventListener("update", function (ev) {
+      live.innerHTML = ev.data;
+      live.dataset.updates = String(Number(live.dataset.updates || "0") + 1);
+    });
+    source.addEventListener("expired", function (ev) {
+      source.close();
+      window.location.assign(ev.data);
+    });
+    source.addEventListener("bye", function () {
+      // The server is restarting; EventSource reconnects by itself.
+    });
+  }
+
+  // --- Actions and tasks ------------------------------------------------
+  var tasksPanel = null;
+
+  function taskItem(text, cls) {
+    if (!tasksPanel) {
+      tasksPanel = document.getElementById("tasks");
+    }
+    var item = document.createElement("div");
+    item.className = "task " + cls;
+    var msg = document.createElement("span");
+    msg.className = "task-text";
+    msg.textContent = text;
+    item.appendChild(msg);
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "btn btn-link task-close";
+    close.textContent = "Dismiss";
+    close.addEventListener("click", function () { item.remove(); });
+    item.appendChild(close);
+    tasksPanel.prepend(item);
+    return item;
+  }
+
+  function setTask(item, text, cls) {
+    item.className = "task " + cls;
+    item.querySelector(".task-text").textContent = text;
+  }
+
+  function followTask(item, url, vmid) {
+    fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (resp) { return resp.json().then(function (body) { return { resp: resp, body: body }; }); })
+      .then(function (r) {
+        if (r.body.redirect) {
+          window.location.assign(r.body.redirect);
+          return;
+        }
+        if (!r.resp.ok) {
+          setTask(item, r.body.error || "Could not follow the task.", "task-failed");
+          return;
+        }
+        if (r.body.running) {
+          setTask(item, r.body.message, "task-running");
+          window.setTimeout(function () { followTask(item, url, vmid); }, 1000);
+          return;
+        }
+        setTask(item, r.body.message, r.body.ok ? "task-ok" : "task-failed");
+        if (r.body.offerForceStop) {
+          var btn = document.createElement("button");
+          btn.type = "button";
+          btn.className = "btn btn-small btn-stop";
+          btn.textContent = "Force stop CT " + vmid;
+          btn.addEventListener("click", function () {
+            btn.remove();
+            runAction("/containers/" + encodeURIComponent(r.body.node) + "/" + vmid + "/stop", { confirm: "1" });
+          });
+          item.insertBefore(btn, item.querySelector(".task-close"));
+        }
+      })
+      .catch(function () {
+        setTask(item, "Lost contact with the dashboard while following the task.", "task-failed");
+      });
+  }
+
+  function runAction(url, fields) {
+    var body = new URLSearchParams(fields);
+    var item = taskItem("Sending…", "task-running");
+    fetch(url, {
+      method: "POST",
+      headers: { Accept: "application/json", "Content-Type": "application/x-www-form-urlencoded" },
+      body: body.toString(),
+      credentials: "same-origin"
+    })
+      .then(function (resp) { return resp.json().then(function (b) { return { resp: resp, body: b }; }); })
+      .then(function (r) {
+        if (r.body.redirect) {
+          window.location.assign(r.body.redirect);
+          return;
+        }
+        if (!r.resp.ok) {
+          setTask(item, r.body.error || "The action failed.", "task-failed");
+          return;
+        }
+        setTask(item, r.body.message, "task-running");
+        followTask(item, r.body.taskUrl, r.body.vmid);
+      })
+      .catch(function () {
+        setTask(item, "Could not reach the dashboard. The action may not have been sent.", "task-failed");
+      });
+  }
+
+  function initActions() {
+    // Delegated: rows are replaced by live updates.
+    document.addEventListener("submit", function (ev) {
+      var form = ev.target;
+      if (!form.classList || !form.classList.contains("action-form")) {
+        return;
+      }
+      ev.preventDefault();
+      var action = form.dataset.action;
+      var vmid = form.dataset.vmid;
+      var fields = {};
+      if (action === "stop") {
+        if (!window.confirm("Stop CT " + vmid + "? This is a hard stop: processes are killed without shutting down.")) {
+          return;
+        }
+        fields.confirm = "1";
+      } else if (action === "shutdown") {
+        var t = window.prompt("Shut down CT " + vmid + ": wait at most how many seconds?", "60");
+        if (t === null) {
+          return;
+        }
+        fields.confirm = "1";
+        fields.timeout = t.trim();
+      }
+      runAction(form.action, fields);
+    });
+  }
+
+  function init() {
     initPendingForms();
+    initRemember();
+    initLive();
+    initActions();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
   }
 })();

@@ -1,0 +1,299 @@
+// Package live keeps the container overview of each signed-in user fresh
+// while that user has a page open, with one poll of Proxmox VE per user per
+// interval however many pages (tabs, browsers) the user has open, and no
+// polling at all for users with no open page. A slow or failing PVE makes
+// the poller back off.
+package live
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/lxc-manager/lxc-manager/internal/lxc"
+)
+
+// Snapshot is one poll's result for one user.
+type Snapshot struct {
+	Containers []lxc.Container
+	Nodes      []lxc.Node
+	Perms      lxc.Permissions
+	// FetchedAt is when the data was fetched (the last good poll).
+	FetchedAt time.Time
+	// Err is the last poll's error; when set, the data above is the last
+	// good data (or empty) and is stale.
+	Err error
+}
+
+// Stale reports whether the last poll failed.
+func (s Snapshot) Stale() bool { return s.Err != nil }
+
+// Fetcher polls PVE for one user.
+type Fetcher func(ctx context.Context, id lxc.Identity) (Snapshot, error)
+
+// Options configure a Hub.
+type Options struct {
+	Interval   time.Duration // normal poll interval (default 3 s)
+	MaxBackoff time.Duration // longest wait after failures or slow polls (default 30 s)
+	Timeout    time.Duration // bound on one poll (default 10 s)
+	Logger     *slog.Logger
+}
+
+// Hub runs one poller per user with open pages. It is safe for concurrent
+// use. Polls run in the background until their user's last subscriber
+// leaves or Close is called.
+type Hub struct {
+	fetch Fetcher
+	opts  Options
+	log   *slog.Logger
+
+	mu        sync.Mutex
+	users     map[string]*feed
+	overrides map[string]map[int]override // username -> vmid -> state
+	closed    bool
+	wg        sync.WaitGroup
+}
+
+// feed is one user's poller and subscribers.
+type feed struct {
+	id     lxc.Identity // the newest identity a subscriber brought
+	subs   map[chan Snapshot]struct{}
+	last   Snapshot
+	have   bool
+	cancel context.CancelFunc
+}
+
+// override is a container state known fresher than the cluster overview.
+type override struct {
+	status string
+	until  time.Time
+}
+
+// New returns a Hub that polls with fetch.
+func New(fetch Fetcher, opts Options) *Hub {
+	if opts.Interval <= 0 {
+		opts.Interval = 3 * time.Second
+	}
+	if opts.MaxBackoff < opts.Interval {
+		opts.MaxBackoff = 30 * time.Second
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Hub{fetch: fetch, opts: opts, log: opts.Logger, users: map[string]*feed{}, overrides: map[string]map[int]override{}}
+}
+
+// ErrClosed is returned by Subscribe after Close.
+var ErrClosed = errors.New("live: hub closed")
+
+// Subscribe registers a page of id.Username. Snapshots arrive on the
+// channel: the latest known one at once (if any), then one per poll. A slow
+// reader misses intermediate snapshots, never the newest. Call the returned
+// function to leave; the channel is then closed.
+func (h *Hub) Subscribe(id lxc.Identity) (<-chan Snapshot, func(), error) {
+	ch := make(chan Snapshot, 1)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, nil, ErrClosed
+	}
+	f, ok := h.users[id.Username]
+	if !ok {
+		ctx, cancel := context.WithCancel(context.Background())
+		f = &feed{subs: map[chan Snapshot]struct{}{}, cancel: cancel}
+		h.users[id.Username] = f
+		h.wg.Add(1)
+		go h.poll(ctx, id.Username, f)
+	}
+	f.id = id
+	f.subs[ch] = struct{}{}
+	if f.have {
+		ch <- h.apply(id.Username, f.last, time.Now())
+	}
+	var once sync.Once
+	leave := func() {
+		once.Do(func() {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			delete(f.subs, ch)
+			close(ch)
+			if len(f.subs) == 0 && h.users[id.Username] == f {
+				f.cancel()
+				delete(h.users, id.Username)
+			}
+		})
+	}
+	return ch, leave, nil
+}
+
+// Latest returns the newest snapshot of a user whose pages are open, if it
+// is younger than maxAge and not stale.
+func (h *Hub) Latest(username string, maxAge time.Duration) (Snapshot, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f, ok := h.users[username]
+	if !ok || !f.have || f.last.Stale() || time.Since(f.last.FetchedAt) > maxAge {
+		return Snapshot{}, false
+	}
+	return h.apply(username, f.last, time.Now()), true
+}
+
+// Apply returns snap with the user's recent SetStatus overrides applied;
+// pages rendered from a poll of their own use it too.
+func (h *Hub) Apply(username string, snap Snapshot) Snapshot {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.apply(username, snap, time.Now())
+}
+
+// SetStatus records that a container of username is now in status (known
+// from a finished task and status/current), so pages show it at once
+// although PVE's cluster overview lags by up to ten seconds. The override
+// holds until the overview agrees or ttl passes.
+func (h *Hub) SetStatus(username string, vmid int, status string, ttl time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := time.Now()
+	m := h.overrides[username]
+	if m == nil {
+		m = map[int]override{}
+		h.overrides[username] = m
+	}
+	m[vmid] = override{status: status, until: now.Add(ttl)}
+	if f, ok := h.users[username]; ok && f.have {
+		h.publish(username, f, now)
+	}
+}
+
+// apply returns snap with username's overrides applied, dropping those that
+// expired or that PVE's data now agrees with. h.mu must be held.
+func (h *Hub) apply(username string, snap Snapshot, now time.Time) Snapshot {
+	m := h.overrides[username]
+	if len(m) == 0 {
+		return snap
+	}
+	for vmid, o := range m {
+		if now.After(o.until) {
+			delete(m, vmid)
+		}
+	}
+	cs := make([]lxc.Container, len(snap.Containers))
+	copy(cs, snap.Containers)
+	for i, c := range cs {
+		o, ok := m[c.VMID]
+		switch {
+		case !ok:
+		case o.status == c.Status:
+			delete(m, c.VMID)
+		default:
+			cs[i].Status = o.status
+		}
+	}
+	if len(m) == 0 {
+		delete(h.overrides, username)
+	}
+	snap.Containers = cs
+	return snap
+}
+
+// publish sends f.last, with overrides applied, to every subscriber. A
+// slow subscriber's unread snapshot is replaced by the newer one. h.mu must
+// be held.
+func (h *Hub) publish(username string, f *feed, now time.Time) {
+	snap := h.apply(username, f.last, now)
+	for ch := range f.subs {
+		select {
+		case <-ch: // drop the unread older snapshot
+		default:
+		}
+		ch <- snap
+	}
+}
+
+// Close stops every poller and waits for them.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	h.closed = true
+	for name, f := range h.users {
+		f.cancel()
+		for ch := range f.subs {
+			close(ch)
+			delete(f.subs, ch)
+		}
+		delete(h.users, name)
+	}
+	h.mu.Unlock()
+	h.wg.Wait()
+}
+
+// poll is one user's loop: fetch, publish, wait; back off while PVE fails
+// or answers slowly.
+func (h *Hub) poll(ctx context.Context, username string, f *feed) {
+	defer h.wg.Done()
+	wait := time.Duration(0)
+	for {
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+		h.mu.Lock()
+		id := f.id
+		h.mu.Unlock()
+
+		start := time.Now()
+		pctx, cancel := context.WithTimeout(ctx, h.opts.Timeout)
+		snap, err := h.fetch(pctx, id)
+		cancel()
+		took := time.Since(start)
+		if ctx.Err() != nil {
+			return
+		}
+		h.mu.Lock()
+		if err != nil {
+			prev := f.last
+			snap = Snapshot{Containers: prev.Containers, Nodes: prev.Nodes, Perms: prev.Perms, FetchedAt: prev.FetchedAt, Err: err}
+		} else if snap.FetchedAt.IsZero() {
+			snap.FetchedAt = time.Now()
+		}
+		f.last, f.have = snap, true
+		h.publish(username, f, time.Now())
+		h.mu.Unlock()
+
+		wait = h.nextWait(wait, took, err)
+		if err != nil {
+			h.log.Warn("live: poll failed", "user", username, "retry_in", wait, "err", err)
+			if lxc.ErrorCode(err) == lxc.EUnauthorized {
+				// The ticket is dead; pages send the person to sign in. A
+				// later subscriber (signed in again) starts a new poller.
+				h.mu.Lock()
+				if h.users[username] == f {
+					delete(h.users, username)
+				}
+				h.mu.Unlock()
+				f.cancel()
+				return
+			}
+		}
+	}
+}
+
+// nextWait is the pause before the next poll: the interval normally,
+// doubling (up to MaxBackoff) after a failure or a poll that took longer
+// than half the interval.
+func (h *Hub) nextWait(prev, took time.Duration, err error) time.Duration {
+	if err == nil && took <= h.opts.Interval/2 {
+		return h.opts.Interval
+	}
+	next := max(prev*2, h.opts.Interval*2)
+	return min(next, h.opts.MaxBackoff)
+}

@@ -1,0 +1,199 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lxc-manager/lxc-manager/internal/lxc"
+)
+
+// counter is a Fetcher that counts polls per user.
+type counter struct {
+	mu    sync.Mutex
+	calls map[string]int
+	err   error
+}
+
+func (c *counter) fetch(_ context.Context, id lxc.Identity) (Snapshot, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls[id.Username]++
+	if c.err != nil {
+		return Snapshot{}, c.err
+	}
+	return Snapshot{Containers: []lxc.Container{{VMID: 101, Status: "stopped"}}}, nil
+}
+
+func (c *counter) count(user string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls[user]
+}
+
+func receive(t *testing.T, ch <-chan Snapshot) Snapshot {
+	t.Helper()
+	select {
+	case s, ok := <-ch:
+		if !ok {
+			t.Fatal("channel closed")
+		}
+		return s
+	case <-time.After(5 * time.Second):
+		t.Fatal("no snapshot within 5 s")
+	}
+	return Snapshot{}
+}
+
+func TestOnePollerPerUserWhateverTheTabs(t *testing.T) {
+	c := &counter{calls: map[string]int{}}
+	const interval = 40 * time.Millisecond
+	h := New(c.fetch, Options{Interval: interval})
+	defer h.Close()
+
+	users := []string{"alice@pve", "bob@pve", "root@pam"}
+	const tabs = 10
+	var leaves []func()
+	chans := map[string][]<-chan Snapshot{}
+	for _, u := range users {
+		for range tabs {
+			ch, leave, err := h.Subscribe(lxc.Identity{Username: u})
+			if err != nil {
+				t.Fatal(err)
+			}
+			leaves = append(leaves, leave)
+			chans[u] = append(chans[u], ch)
+		}
+	}
+	// Let every tab see several polls.
+	for range 3 {
+		for _, u := range users {
+			for _, ch := range chans[u] {
+				receive(t, ch)
+			}
+		}
+	}
+	// Each tab received 3 snapshots; with one poller per user that took
+	// about 3 polls, never one per tab (which would be ~30).
+	for _, u := range users {
+		if n := c.count(u); n >= tabs {
+			t.Errorf("%s: %d polls for %d tabs over 3 updates: one poller per tab?", u, n, tabs)
+		}
+	}
+	if len(h.users) != len(users) {
+		t.Errorf("%d feeds, want %d", len(h.users), len(users))
+	}
+
+	// No open page: no polling.
+	for _, l := range leaves {
+		l()
+	}
+	before := map[string]int{}
+	for _, u := range users {
+		before[u] = c.count(u)
+	}
+	time.Sleep(5 * interval)
+	for _, u := range users {
+		// A poll already under way when the last tab left may finish.
+		if n := c.count(u); n > before[u]+1 {
+			t.Errorf("%s: %d polls after every page closed", u, n-before[u])
+		}
+	}
+	h.mu.Lock()
+	left := len(h.users)
+	h.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d feeds remain after every page closed", left)
+	}
+}
+
+func TestFailedPollKeepsLastDataAsStale(t *testing.T) {
+	c := &counter{calls: map[string]int{}}
+	h := New(c.fetch, Options{Interval: 20 * time.Millisecond, MaxBackoff: 40 * time.Millisecond})
+	defer h.Close()
+	ch, leave, _ := h.Subscribe(lxc.Identity{Username: "u@pve"})
+	defer leave()
+	good := receive(t, ch)
+	if good.Stale() || len(good.Containers) != 1 {
+		t.Fatalf("first snapshot %+v", good)
+	}
+	c.mu.Lock()
+	c.err = &lxc.Error{Code: lxc.EUnreachable}
+	c.mu.Unlock()
+	var bad Snapshot
+	for !bad.Stale() {
+		bad = receive(t, ch)
+	}
+	if len(bad.Containers) != 1 || bad.FetchedAt != good.FetchedAt {
+		t.Errorf("stale snapshot lost the last good data: %+v", bad)
+	}
+	if _, ok := h.Latest("u@pve", time.Hour); ok {
+		t.Error("Latest returned a stale snapshot")
+	}
+}
+
+func TestUnauthorizedStopsThePoller(t *testing.T) {
+	c := &counter{calls: map[string]int{}, err: &lxc.Error{Code: lxc.EUnauthorized}}
+	h := New(c.fetch, Options{Interval: 10 * time.Millisecond})
+	defer h.Close()
+	ch, leave, _ := h.Subscribe(lxc.Identity{Username: "u@pve"})
+	defer leave()
+	if s := receive(t, ch); lxc.ErrorCode(s.Err) != lxc.EUnauthorized {
+		t.Fatalf("err = %v", s.Err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := c.count("u@pve"); n != 1 {
+		t.Errorf("%d polls with a dead ticket, want 1", n)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	h := New(nil, Options{Interval: 3 * time.Second, MaxBackoff: 30 * time.Second})
+	boom := errors.New("boom")
+	cases := []struct {
+		name string
+		prev time.Duration
+		took time.Duration
+		err  error
+		want time.Duration
+	}{
+		{"healthy", 3 * time.Second, 100 * time.Millisecond, nil, 3 * time.Second},
+		{"first failure", 3 * time.Second, 100 * time.Millisecond, boom, 6 * time.Second},
+		{"repeated failure", 6 * time.Second, 0, boom, 12 * time.Second},
+		{"capped", 24 * time.Second, 0, boom, 30 * time.Second},
+		{"slow answer", 3 * time.Second, 2 * time.Second, nil, 6 * time.Second},
+		{"recovered", 30 * time.Second, 100 * time.Millisecond, nil, 3 * time.Second},
+	}
+	for _, tc := range cases {
+		if got := h.nextWait(tc.prev, tc.took, tc.err); got != tc.want {
+			t.Errorf("%s: nextWait = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestSetStatusOverridesUntilPVEAgrees(t *testing.T) {
+	c := &counter{calls: map[string]int{}}
+	h := New(c.fetch, Options{Interval: time.Hour})
+	defer h.Close()
+	ch, leave, _ := h.Subscribe(lxc.Identity{Username: "u@pve"})
+	defer leave()
+	receive(t, ch)
+	h.SetStatus("u@pve", 101, "running", time.Minute)
+	if s := receive(t, ch); s.Containers[0].Status != "running" {
+		t.Errorf("override not applied: %+v", s.Containers[0])
+	}
+	h.SetStatus("u@pve", 101, "running", -time.Second) // expired at once
+	if s := receive(t, ch); s.Containers[0].Status != "stopped" {
+		t.Errorf("expired override still applied: %+v", s.Containers[0])
+	}
+}
+
+func TestSubscribeAfterClose(t *testing.T) {
+	h := New((&counter{calls: map[string]int{}}).fetch, Options{})
+	h.Close()
+	if _, _, err := h.Subscribe(lxc.Identity{Username: "u"}); !errors.Is(err, ErrClosed) {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -1,0 +1,243 @@
+package pvesim
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Scenarios: prepared clusters selected with Options.Scenario.
+//
+// All of them share the users below (passwords as in a fresh lab):
+//
+//	root@pam     "proxmox"       root, passes every check (no ACL entry needed)
+//	alice@pve    "alice-pass"    PVEVMUser on /pool/dev (propagating)
+//	auditor@pve  "auditor-pass"  PVEAuditor on / (propagating)
+//
+// and the pools "dev" and "prod".
+//
+//   - "demo": nodes pve1, pve2, pve3 with the guests listed in DemoGuests.
+//   - "empty": the same nodes, users and pools, no guests.
+//   - "large": nodes pve01..pve20 and 10,000 containers (vmid 100..10099)
+//     plus 40 QEMU VMs (vmid 20000..20039), about a third in pool "dev"
+//     and a third in "prod", 70% running, every 1000th a template and
+//     every 997th locked by a backup.
+
+type scenarioACL struct {
+	path, ugid, role string
+}
+
+type scenario struct {
+	nodes  []string
+	users  []User
+	acls   []scenarioACL
+	pools  []string
+	guests func(s *Sim, now time.Time) error
+}
+
+// Scenarios returns the names Options.Scenario accepts.
+func Scenarios() []string {
+	return []string{"demo", "empty", "large"}
+}
+
+// ScenarioUsers returns the users a scenario brings, with their
+// passwords: root@pam, alice@pve and auditor@pve for the named scenarios,
+// DefaultUsers for "" and nil for an unknown name. Options.Users may add
+// to them or change their passwords.
+func ScenarioUsers(scenario string) []User {
+	if scenario == "" {
+		return DefaultUsers()
+	}
+	sc, err := lookupScenario(scenario)
+	if err != nil {
+		return nil
+	}
+	return sc.users
+}
+
+func scenarioUsers() []User {
+	return []User{
+		{ID: "root@pam", Password: "proxmox"},
+		{ID: "alice@pve", Password: "alice-pass"},
+		{ID: "auditor@pve", Password: "auditor-pass"},
+	}
+}
+
+func scenarioACLs() []scenarioACL {
+	return []scenarioACL{
+		{"/pool/dev", "alice@pve", "PVEVMUser"},
+		{"/", "auditor@pve", "PVEAuditor"},
+	}
+}
+
+// lookupScenario returns the scenario called name; nil for "".
+func lookupScenario(name string) (*scenario, error) {
+	switch name {
+	case "":
+		return nil, nil
+	case "demo":
+		return &scenario{nodes: DefaultNodes(), users: scenarioUsers(), acls: scenarioACLs(),
+			pools: []string{"dev", "prod"}, guests: addDemoGuests}, nil
+	case "empty":
+		return &scenario{nodes: DefaultNodes(), users: scenarioUsers(), acls: scenarioACLs(),
+			pools: []string{"dev", "prod"}}, nil
+	case "large":
+		names := make([]string, 20)
+		for i := range names {
+			names[i] = fmt.Sprintf("pve%02d", i+1)
+		}
+		return &scenario{nodes: names, users: scenarioUsers(), acls: scenarioACLs(),
+			pools: []string{"dev", "prod"}, guests: addLargeGuests}, nil
+	}
+	return nil, fmt.Errorf("pvesim: unknown scenario %q (want one of %s)", name, strings.Join(Scenarios(), ", "))
+}
+
+// build applies the scenario to a freshly created Sim (users and nodes
+// already exist).
+func (sc *scenario) build(s *Sim) error {
+	for _, p := range sc.pools {
+		s.perms.pools[p] = true
+	}
+	for _, a := range sc.acls {
+		if err := s.SetACL(a.path, a.ugid, a.role, true); err != nil {
+			return err
+		}
+	}
+	if sc.guests == nil {
+		return nil
+	}
+	return sc.guests(s, s.now())
+}
+
+// DemoGuests returns the guests of the "demo" scenario: 13 containers
+// (one of them a template) and two QEMU VMs on pve1..pve3.
+func DemoGuests() []Guest {
+	h := time.Hour
+	d := 24 * h
+	return []Guest{
+		{VMID: 100, Type: "qemu", Name: "gw-opnsense", Node: "pve1", Status: "running", Tags: "infra;network",
+			Cores: 2, MemoryMiB: 2048, DiskGiB: 16, Uptime: 41*d + 3*h},
+		{VMID: 101, Name: "web-01", Node: "pve1", Pool: "prod", Status: "running", Tags: "prod;web",
+			Cores: 2, MemoryMiB: 2048, SwapMiB: 512, DiskGiB: 16, Uptime: 19*d + 4*h},
+		{VMID: 102, Name: "web-02", Node: "pve2", Pool: "prod", Status: "running", Tags: "prod;web",
+			Cores: 2, MemoryMiB: 2048, SwapMiB: 512, DiskGiB: 16, Uptime: 19*d + 3*h},
+		{VMID: 103, Name: "db-main", Node: "pve1", Pool: "prod", Status: "running", Tags: "db;prod",
+			Cores: 4, MemoryMiB: 8192, SwapMiB: 1024, DiskGiB: 64, Uptime: 33*d + 7*h},
+		{VMID: 104, Name: "db-replica", Node: "pve2", Pool: "prod", Status: "running", Tags: "db;prod",
+			Cores: 4, MemoryMiB: 8192, SwapMiB: 1024, DiskGiB: 64, Uptime: 12*d + 21*h},
+		{VMID: 105, Name: "cache-redis", Node: "pve3", Pool: "prod", Status: "running", Tags: "cache;prod",
+			Cores: 2, MemoryMiB: 4096, SwapMiB: 0, DiskGiB: 8, Uptime: 5*d + 2*h},
+		{VMID: 106, Name: "ci-runner-1", Node: "pve3", Pool: "dev", Status: "running", Tags: "ci;dev",
+			Cores: 4, MemoryMiB: 4096, SwapMiB: 512, DiskGiB: 32, Uptime: 2*h + 17*time.Minute},
+		{VMID: 107, Name: "ci-runner-2", Node: "pve3", Pool: "dev", Status: "stopped", Tags: "ci;dev",
+			Cores: 4, MemoryMiB: 4096, SwapMiB: 512, DiskGiB: 32},
+		{VMID: 108, Name: "dev-sandbox", Node: "pve1", Pool: "dev", Status: "stopped", Tags: "dev",
+			Cores: 1, MemoryMiB: 1024, SwapMiB: 512, DiskGiB: 8},
+		{VMID: 109, Name: "stubborn-app", Node: "pve2", Pool: "dev", Status: "running", Tags: "dev;legacy",
+			Cores: 1, MemoryMiB: 512, SwapMiB: 512, DiskGiB: 8, Uptime: 8*d + 11*h, IgnoreShutdown: true},
+		{VMID: 110, Name: "backup-proxy", Node: "pve1", Status: "running", Tags: "infra", Lock: "backup",
+			Cores: 2, MemoryMiB: 1024, SwapMiB: 512, DiskGiB: 8, Uptime: 27*d + 5*h},
+		{VMID: 111, Name: "monitoring", Node: "pve2", Status: "running", Tags: "infra;monitoring",
+			Cores: 2, MemoryMiB: 3072, SwapMiB: 512, DiskGiB: 32, Uptime: 27*d + 5*h},
+		{VMID: 112, Name: "mail-relay", Node: "pve3", Pool: "prod", Status: "stopped", Tags: "mail;prod",
+			Cores: 1, MemoryMiB: 512, SwapMiB: 512, DiskGiB: 8},
+		{VMID: 150, Type: "qemu", Name: "win11-desktop", Node: "pve2", Pool: "dev", Status: "stopped", Tags: "dev;windows",
+			Cores: 4, MemoryMiB: 8192, DiskGiB: 64},
+		{VMID: 9000, Name: "debian-12-template", Node: "pve1", Status: "stopped", Template: true, Tags: "template",
+			Cores: 1, MemoryMiB: 512, SwapMiB: 512, DiskGiB: 4},
+	}
+}
+
+func addDemoGuests(s *Sim, now time.Time) error {
+	for _, g := range DemoGuests() {
+		ng, err := s.newGuest(g, now)
+		if err != nil {
+			return err
+		}
+		ng.created = now.Add(-365 * 24 * time.Hour)
+		s.insertGuest(ng)
+	}
+	return nil
+}
+
+// largeRoles name the containers of the "large" scenario.
+var largeRoles = []string{"web", "api", "db", "cache", "worker", "queue", "search", "ci-runner", "monitor", "proxy"}
+
+// addLargeGuests builds 10,000 containers and 40 VMs directly (no
+// per-guest validation, one sort) so that New stays well under a second.
+func addLargeGuests(s *Sim, now time.Time) error {
+	const cts, vms = 10000, 40
+	created := now.Add(-365 * 24 * time.Hour)
+	pools := [3]string{"dev", "prod", ""}
+	tagsets := make([]string, len(largeRoles)*3)
+	for r, role := range largeRoles {
+		for p := range pools {
+			tags := role
+			if pools[p] != "" {
+				tags = joinTags(role, pools[p])
+			}
+			tagsets[r*3+p] = tags
+		}
+	}
+	all := make([]guest, cts+vms)
+	s.order = make([]*guest, 0, cts+vms)
+	for i := range all {
+		g := &all[i]
+		n := s.nodes[i%len(s.nodes)]
+		vmid := 100 + i
+		typ := "lxc"
+		name := ""
+		if i >= cts {
+			vmid = 20000 + i - cts
+			typ = "qemu"
+			name = "vm-" + strconv.Itoa(vmid)
+		}
+		role := (i / 7) % len(largeRoles)
+		pool := i % 3
+		if name == "" {
+			name = largeRoles[role] + "-" + fmt.Sprintf("%05d", vmid)
+		}
+		seed := mix64(uint64(vmid)*0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019)
+		*g = guest{
+			vmid:      vmid,
+			id:        strconv.Itoa(vmid),
+			typ:       typ,
+			node:      n,
+			name:      name,
+			tags:      tagsets[role*3+pool],
+			pool:      pools[pool],
+			cores:     1 << (seed % 3),
+			memMiB:    512 << ((seed >> 8) % 4),
+			swapMiB:   512,
+			diskBytes: int64(8<<((seed>>16)%3)) * gib,
+			seed:      seed,
+			created:   created,
+		}
+		switch {
+		case typ == "lxc" && i%1000 == 999:
+			g.template = true
+		case unit(seed, 99) < 0.7:
+			g.cur = guestState{running: true, starts: 1,
+				startedAt: now.Add(-time.Duration(600+seed%(90*86400)) * time.Second)}
+		}
+		if typ == "lxc" && i%997 == 996 {
+			g.lock = "backup"
+		}
+		g.base = g.cur
+		s.guests[vmid] = g
+		s.order = append(s.order, g)
+		if g.pool != "" {
+			s.perms.vmPool[vmid] = g.pool
+		}
+	}
+	sortGuestsByID(s.order)
+	return nil
+}
+
+// joinTags joins tags the way the GUI writes them: sorted, ';'-separated.
+func joinTags(tags ...string) string {
+	sort.Strings(tags)
+	return strings.Join(tags, ";")
+}

@@ -1,0 +1,207 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/lxc-manager/lxc-manager/internal/live"
+	"github.com/lxc-manager/lxc-manager/internal/lxc"
+	"github.com/lxc-manager/lxc-manager/internal/session"
+)
+
+// privPower is the privilege every lifecycle action needs.
+const privPower = "VM.PowerMgmt"
+
+// containersPage is the data of the container list (the home page).
+type containersPage struct {
+	Query   listQuery
+	Version lxc.Version
+	Live    liveView
+}
+
+// liveView is the part of the page that live updates replace.
+type liveView struct {
+	Query   listQuery
+	Nodes   []lxc.Node
+	Rows    []containerRow
+	Total   int
+	Running int
+	Stopped int
+	Shown   int // containers matching the view
+	// The page of the view shown: rows First..Last (1-based) of Shown.
+	First, Last  int
+	PrevPage     int // 0 when on the first page
+	NextPage     int // 0 when on the last page
+	OfflineNodes []string
+	// Problem is a curated banner when the last poll failed; the rows are
+	// then the last known data, marked stale.
+	Problem    string
+	Stale      bool
+	StaleSince string
+	Updated    string
+}
+
+// containerRow is one container with what the viewer may do to it.
+type containerRow struct {
+	lxc.Container
+	Actions  []lxc.Action // offered in this state and permitted
+	ReadOnly bool         // the viewer lacks VM.PowerMgmt on it
+}
+
+// identity is the PVE identity stored in a session.
+func identity(sess session.Session) lxc.Identity {
+	return lxc.Identity{Username: sess.Username, Ticket: sess.Ticket, CSRFToken: sess.CSRFToken}
+}
+
+// endSession deletes a session from the store, logging a failure.
+func (s *Server) endSession(ctx context.Context, sess session.Session) {
+	if err := s.cfg.Store.Delete(ctx, sess.ID); err != nil {
+		s.log.Error("delete session", "user", sess.Username, "err", err)
+	}
+}
+
+// fetchOverview is one poll for one user: the containers (one call to
+// /cluster/resources), the nodes and the user's permissions, in parallel.
+func (s *Server) fetchOverview(ctx context.Context, id lxc.Identity) (live.Snapshot, error) {
+	var (
+		snap             live.Snapshot
+		cerr, nerr, perr error
+		wg               sync.WaitGroup
+	)
+	wg.Go(func() { snap.Containers, cerr = s.cfg.PVE.Containers(ctx, id) })
+	wg.Go(func() { snap.Nodes, nerr = s.cfg.PVE.Nodes(ctx, id) })
+	wg.Go(func() { snap.Perms, perr = s.cfg.PVE.Permissions(ctx, id) })
+	wg.Wait()
+	for _, err := range []error{cerr, nerr, perr} {
+		if err != nil {
+			return live.Snapshot{}, err
+		}
+	}
+	snap.FetchedAt = s.cfg.Now()
+	return snap, nil
+}
+
+// overview returns a fresh snapshot for the signed-in user: the live
+// poller's when it is recent, else a poll of its own.
+func (s *Server) overview(ctx context.Context, sess session.Session) live.Snapshot {
+	if snap, ok := s.live.Latest(sess.Username, s.liveInterval()); ok {
+		return snap
+	}
+	snap, err := s.fetchOverview(ctx, identity(sess))
+	if err != nil {
+		snap.Err = err
+		return snap
+	}
+	return s.live.Apply(sess.Username, snap)
+}
+
+func (s *Server) liveInterval() time.Duration {
+	if s.cfg.LiveInterval > 0 {
+		return s.cfg.LiveInterval
+	}
+	return 3 * time.Second
+}
+
+// buildLiveView turns a snapshot into what the page shows for query q.
+func buildLiveView(snap live.Snapshot, q listQuery) liveView {
+	v := liveView{Query: q, Nodes: snap.Nodes}
+	for _, n := range snap.Nodes {
+		if n.Status != "online" {
+			v.OfflineNodes = append(v.OfflineNodes, n.Name)
+		}
+	}
+	for _, c := range snap.Containers {
+		if c.Template {
+			continue
+		}
+		v.Total++
+		switch c.Status {
+		case "running":
+			v.Running++
+		case "stopped":
+			v.Stopped++
+		}
+	}
+	matching := q.apply(snap.Containers)
+	v.Shown = len(matching)
+	start := min((q.Page-1)*pageSize, max(0, (v.Shown-1)/pageSize*pageSize))
+	end := min(start+pageSize, v.Shown)
+	shown := matching[start:end]
+	if v.Shown > 0 {
+		v.First, v.Last = start+1, end
+	}
+	if start > 0 {
+		v.PrevPage = start / pageSize
+	}
+	if end < v.Shown {
+		v.NextPage = start/pageSize + 2
+	}
+	v.Rows = make([]containerRow, len(shown))
+	for i, c := range shown {
+		v.Rows[i] = containerRow{Container: c}
+		if !snap.Perms.CanOnContainer(c.VMID, c.Pool, privPower) {
+			v.Rows[i].ReadOnly = true
+			continue
+		}
+		v.Rows[i].Actions = offeredActions(c)
+	}
+	if snap.Err != nil {
+		_, v.Problem = userError(snap.Err)
+		v.Stale = !snap.FetchedAt.IsZero()
+		if v.Stale {
+			v.StaleSince = snap.FetchedAt.Format("15:04:05")
+		}
+	}
+	if !snap.FetchedAt.IsZero() {
+		v.Updated = snap.FetchedAt.Format("15:04:05")
+	}
+	return v
+}
+
+// offeredActions are the lifecycle actions that make sense in c's state.
+func offeredActions(c lxc.Container) []lxc.Action {
+	switch {
+	case c.Template:
+		return nil
+	case c.Status == "running":
+		return []lxc.Action{lxc.ActionShutdown, lxc.ActionReboot, lxc.ActionStop}
+	case c.Status == "stopped":
+		return []lxc.Action{lxc.ActionStart}
+	}
+	return nil
+}
+
+// containers is the home page: every container the user may see.
+func (s *Server) containers(w http.ResponseWriter, r *http.Request) error {
+	sess, _ := currentSession(r.Context())
+	q := parseListQuery(r.URL.Query())
+	var (
+		snap    live.Snapshot
+		version lxc.Version
+		verr    error
+		wg      sync.WaitGroup
+	)
+	wg.Go(func() { snap = s.overview(r.Context(), sess) })
+	wg.Go(func() { version, verr = s.cfg.PVE.Version(r.Context(), identity(sess)) })
+	wg.Wait()
+	for _, err := range []error{snap.Err, verr} {
+		if lxc.ErrorCode(err) == lxc.EUnauthorized {
+			s.endSession(r.Context(), sess)
+			s.log.Info("session ended: PVE refused the ticket", "request_id", requestID(r.Context()), "user", sess.Username)
+			s.toLogin(w, r, "expired")
+			return nil
+		}
+	}
+	if snap.Err != nil {
+		s.log.Warn("containers: PVE poll failed", "request_id", requestID(r.Context()), "user", sess.Username, "err", snap.Err)
+	}
+	p := containersPage{Query: q, Version: version, Live: buildLiveView(snap, q)}
+	s.render(w, r, http.StatusOK, "containers", p)
+	return nil
+}
+
+// containerLabel is how messages name a container.
+func containerLabel(vmid int) string { return fmt.Sprintf("CT %d", vmid) }

@@ -1,0 +1,111 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lxc-manager/lxc-manager/internal/lxc"
+)
+
+// taskPage is the data of the task page and of its JSON form.
+type taskPage struct {
+	Running    bool   `json:"running"`
+	OK         bool   `json:"ok"`
+	Message    string `json:"message"`
+	ExitStatus string `json:"exitStatus,omitempty"`
+	VMID       int    `json:"vmid"`
+	Node       string `json:"node"`
+	Status     string `json:"status,omitempty"` // the container's state once the task ended
+	// OfferForceStop is set when a shutdown ran out of time.
+	OfferForceStop bool `json:"offerForceStop"`
+}
+
+// actionOfTask maps PVE's task types to actions.
+func actionOfTask(taskType string) (lxc.Action, bool) {
+	switch taskType {
+	case "vzstart", "hastart":
+		return lxc.ActionStart, true
+	case "vzshutdown":
+		return lxc.ActionShutdown, true
+	case "vzstop", "hastop":
+		return lxc.ActionStop, true
+	case "vzreboot":
+		return lxc.ActionReboot, true
+	}
+	return "", false
+}
+
+// pastTense is the finished form of an action ("started").
+func pastTense(a lxc.Action) string {
+	switch a {
+	case lxc.ActionStart:
+		return "started"
+	case lxc.ActionShutdown:
+		return "shut down"
+	case lxc.ActionStop:
+		return "stopped"
+	case lxc.ActionReboot:
+		return "rebooted"
+	}
+	return "done"
+}
+
+// task shows a task's progress (GET /tasks/{node}/{upid}): a page that
+// refreshes itself while the task runs, or JSON for the page's script.
+func (s *Server) task(w http.ResponseWriter, r *http.Request) error {
+	sess, _ := currentSession(r.Context())
+	node, upid := r.PathValue("node"), r.PathValue("upid")
+	if !nodeNamePattern.MatchString(node) || !strings.HasPrefix(upid, "UPID:") || len(upid) > 512 {
+		return lxc.Errorf(lxc.EInvalid, "That is not a valid task.")
+	}
+	t, err := s.cfg.PVE.Task(r.Context(), identity(sess), node, upid)
+	if err != nil {
+		if lxc.ErrorCode(err) == lxc.EUnauthorized {
+			return s.actionFailed(w, r, sess, target{Node: node}, "", err)
+		}
+		if wantsJSON(r) {
+			status, msg := userError(err)
+			writeJSON(w, status, jsonError{Error: msg})
+			return nil
+		}
+		return err
+	}
+	vmid, _ := strconv.Atoi(t.ID)
+	p := taskPage{Running: t.Running, OK: t.Succeeded(), ExitStatus: t.ExitStatus, VMID: vmid, Node: node}
+	action, known := actionOfTask(t.Type)
+	label := containerLabel(vmid)
+	switch {
+	case t.Running:
+		p.Message = taskVerbing(action) + " " + label + "…"
+	case p.OK:
+		p.Message = label + " " + pastTense(action) + "."
+	default:
+		verb := "finish the task for"
+		if known {
+			verb = action.Verb()
+		}
+		// The exit status is PVE's account of what failed (e.g. "CT is
+		// locked (backup)"); it is shown as the reason, escaped.
+		p.Message = fmt.Sprintf("Could not %s %s: %s", verb, label, t.ExitStatus)
+		p.OfferForceStop = action == lxc.ActionShutdown
+	}
+	if !t.Running && vmid > 0 {
+		if cur, err := s.cfg.PVE.ContainerStatus(r.Context(), identity(sess), node, vmid); err == nil {
+			p.Status = cur.Status
+			// Show the new state at once; /cluster/resources lags.
+			s.live.SetStatus(sess.Username, vmid, cur.Status, 15*time.Second)
+		}
+	}
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, p)
+		return nil
+	}
+	if t.Running {
+		w.Header().Set("Refresh", "2")
+	}
+	s.render(w, r, http.StatusOK, "task", p)
+	return nil
+}
