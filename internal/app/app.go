@@ -78,10 +78,28 @@ func (d *Dashboard) Close() error {
 	return nil
 }
 
-// NewDashboard builds the dashboard from cfg. With memorySessions the
-// sessions live in this process (demo only); otherwise Redis at cfg.RedisURL
-// must answer now, or NewDashboard fails with a message naming REDIS_URL.
-func NewDashboard(ctx context.Context, cfg config.Config, logger *slog.Logger, memorySessions bool) (*Dashboard, error) {
+// Deps are what a dashboard takes besides its configuration.
+type Deps struct {
+	Logger *slog.Logger // default: discard
+	// MemorySessions keeps sessions and sign-in counters in this process
+	// (demo only) instead of Redis.
+	MemorySessions bool
+	// Now is the clock (time.Now when nil); tests move it.
+	Now func() time.Time
+}
+
+// NewDashboard builds the dashboard from cfg. Unless deps.MemorySessions,
+// Redis at cfg.RedisURL must answer now, or NewDashboard fails with a
+// message naming REDIS_URL.
+func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (*Dashboard, error) {
+	logger := deps.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	now := deps.Now
+	if now == nil {
+		now = time.Now
+	}
 	var caPEM []byte
 	if cfg.CAFile != "" {
 		b, err := os.ReadFile(cfg.CAFile)
@@ -110,9 +128,9 @@ func NewDashboard(ctx context.Context, cfg config.Config, logger *slog.Logger, m
 		store   session.Store
 		limiter web.Limiter
 	)
-	if memorySessions {
-		store = session.NewMemoryStore(time.Now)
-		limiter = throttle.NewMemory(throttle.DefaultPolicy(), time.Now)
+	if deps.MemorySessions {
+		store = session.NewMemoryStore(now)
+		limiter = throttle.NewMemory(throttle.DefaultPolicy(), now)
 	} else {
 		rc, err := session.NewRedisClient(cfg.RedisURL)
 		if err != nil {
@@ -129,15 +147,18 @@ func NewDashboard(ctx context.Context, cfg config.Config, logger *slog.Logger, m
 		limiter = throttle.NewRedis(rc, throttle.DefaultPolicy())
 	}
 	d.Server, err = web.New(web.Config{
-		PVE:          pve,
-		Store:        session.Sealed(store, codec),
-		Codec:        codec,
-		Limiter:      limiter,
-		Logger:       logger,
-		CookieSecure: cfg.CookieSecure,
-		SessionTTL:   config.SessionTTL,
-		LoginTimeout: config.LoginTimeout,
-		LiveInterval: cfg.LiveInterval,
+		PVE:            pve,
+		Store:          session.Sealed(store, codec),
+		Codec:          codec,
+		Limiter:        limiter,
+		Logger:         logger,
+		CookieSecure:   cfg.CookieSecure,
+		SessionTTL:     config.SessionTTL,
+		SessionMaxAge:  cfg.SessionMaxAge,
+		LoginTimeout:   config.LoginTimeout,
+		LiveInterval:   cfg.LiveInterval,
+		TrustedProxies: cfg.TrustedProxies,
+		Now:            now,
 	})
 	if err != nil {
 		_ = d.Close()
@@ -154,7 +175,7 @@ func runServe(ctx context.Context, env Env, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	d, err := NewDashboard(ctx, cfg, logger, false)
+	d, err := NewDashboard(ctx, cfg, Deps{Logger: logger})
 	if err != nil {
 		return err
 	}

@@ -56,7 +56,7 @@ func runDemo(ctx context.Context, env Env, logger *slog.Logger) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo configuration: %w", err)
 	}
-	d, err := NewDashboard(ctx, cfg, logger, cfg.RedisURL == "")
+	d, err := NewDashboard(ctx, cfg, Deps{Logger: logger, MemorySessions: cfg.RedisURL == ""})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -47,6 +48,12 @@ type Config struct {
 	ListenAddr string
 	// CookieSecure sets the Secure flag on the session cookie (COOKIE_SECURE, default true).
 	CookieSecure bool
+	// SessionMaxAge ends even an active session this long after sign-in
+	// (SESSION_MAX_AGE, default 12h).
+	SessionMaxAge time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
+	// names the client (TRUSTED_PROXIES: comma-separated addresses or CIDRs).
+	TrustedProxies []netip.Prefix
 	// LiveInterval is how often open pages are refreshed from PVE
 	// (LIVE_INTERVAL, default 3s, 1s to 60s).
 	LiveInterval time.Duration
@@ -57,6 +64,8 @@ const (
 	DefaultProxmoxPort = 8006
 	DefaultRedisURL    = "redis://127.0.0.1:6379/0"
 	DefaultListenAddr  = "127.0.0.1:3001"
+	// DefaultSessionMaxAge is the longest a session lives, renewals included.
+	DefaultSessionMaxAge = 12 * time.Hour
 	// DefaultLiveInterval is how often open pages are refreshed.
 	DefaultLiveInterval = 3 * time.Second
 	// SessionTTL is how long a session lives: a PVE ticket's lifetime.
@@ -87,8 +96,16 @@ func Load(getenv func(string) string) (Config, error) {
 		ListenAddr:            orDefault(getenv("LISTEN_ADDR"), DefaultListenAddr),
 		CookieSecure:          true,
 		LiveInterval:          DefaultLiveInterval,
+		SessionMaxAge:         DefaultSessionMaxAge,
 	}
 	var errs []error
+	if v := strings.TrimSpace(getenv("SESSION_MAX_AGE")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 10*time.Minute || d > 30*24*time.Hour {
+			errs = append(errs, &Error{"SESSION_MAX_AGE", fmt.Sprintf("must be a duration from 10m to 720h, got %q", v)})
+		}
+		c.SessionMaxAge = d
+	}
 	if v := strings.TrimSpace(getenv("LIVE_INTERVAL")); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < time.Second || d > time.Minute {
@@ -102,6 +119,24 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, &Error{"PROXMOX_PORT", fmt.Sprintf("must be a port number (1-65535), got %q", v)})
 		}
 		c.ProxmoxPort = p
+	}
+	if v := strings.TrimSpace(getenv("TRUSTED_PROXIES")); v != "" {
+		for part := range strings.SplitSeq(v, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			p, err := netip.ParsePrefix(part)
+			if err != nil {
+				a, aerr := netip.ParseAddr(part)
+				if aerr != nil {
+					errs = append(errs, &Error{"TRUSTED_PROXIES", fmt.Sprintf("%q is not an address or CIDR", part)})
+					continue
+				}
+				p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+		}
 	}
 	if err := parseBool(getenv, "PROXMOX_TLS_INSECURE", &c.TLSInsecure); err != nil {
 		errs = append(errs, err)

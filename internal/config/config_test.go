@@ -26,7 +26,7 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.ProxmoxPort != 8006 || c.RedisURL != DefaultRedisURL || c.ListenAddr != "127.0.0.1:3001" ||
-		!c.CookieSecure || c.TLSInsecure || c.TLSFingerprint != "" || c.CAFile != "" || c.LiveInterval != 3*time.Second {
+		!c.CookieSecure || c.TLSInsecure || c.TLSFingerprint != "" || c.CAFile != "" || c.LiveInterval != 3*time.Second || c.SessionMaxAge != 12*time.Hour {
 		t.Errorf("defaults: %+v", c)
 	}
 	if got := c.ProxmoxURL(); got != "https://pve.example.com:8006" {
@@ -59,6 +59,9 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"CA file without PEM", map[string]string{"PROXMOX_CA_FILE": notPEM}, "PROXMOX_CA_FILE"},
 		{"bad redis URL", map[string]string{"REDIS_URL": "http://redis"}, "REDIS_URL"},
 		{"bad listen", map[string]string{"LISTEN_ADDR": "3001"}, "LISTEN_ADDR"},
+		{"bad max age", map[string]string{"SESSION_MAX_AGE": "forever"}, "SESSION_MAX_AGE"},
+		{"max age too short", map[string]string{"SESSION_MAX_AGE": "1m"}, "SESSION_MAX_AGE"},
+		{"bad trusted proxy", map[string]string{"TRUSTED_PROXIES": "10.0.0.1, proxy.example"}, "TRUSTED_PROXIES"},
 		{"bad live interval", map[string]string{"LIVE_INTERVAL": "fast"}, "LIVE_INTERVAL"},
 		{"live interval too short", map[string]string{"LIVE_INTERVAL": "100ms"}, "LIVE_INTERVAL"},
 	}
@@ -106,12 +109,14 @@ func TestLoadParsesEverything(t *testing.T) {
 	m["PROXMOX_TLS_FINGERPRINT"] = strings.ToLower(strings.TrimSuffix(strings.Repeat("0a:", 32), ":"))
 	m["REDIS_URL"] = "redis://:pw@10.0.0.1:6380/2"
 	m["LISTEN_ADDR"] = "0.0.0.0:8080"
+	m["TRUSTED_PROXIES"] = "10.0.0.1, 192.168.0.0/24,::1"
 	c, err := Load(env(m))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.ProxmoxPort != 443 || c.CookieSecure || !c.TLSInsecure || !strings.HasPrefix(c.TLSFingerprint, "0A:0A") ||
-		c.RedisURL != m["REDIS_URL"] || c.ListenAddr != "0.0.0.0:8080" {
+		c.RedisURL != m["REDIS_URL"] || c.ListenAddr != "0.0.0.0:8080" || len(c.TrustedProxies) != 3 ||
+		c.TrustedProxies[0].String() != "10.0.0.1/32" || c.TrustedProxies[2].String() != "::1/128" {
 		t.Errorf("parsed: %+v", c)
 	}
 }

@@ -20,6 +20,8 @@ type Snapshot struct {
 	Containers []lxc.Container
 	Nodes      []lxc.Node
 	Perms      lxc.Permissions
+	// PermsAt is when Perms were fetched; a fetcher may reuse recent ones.
+	PermsAt time.Time
 	// FetchedAt is when the data was fetched (the last good poll).
 	FetchedAt time.Time
 	// Err is the last poll's error; when set, the data above is the last
@@ -30,8 +32,9 @@ type Snapshot struct {
 // Stale reports whether the last poll failed.
 func (s Snapshot) Stale() bool { return s.Err != nil }
 
-// Fetcher polls PVE for one user.
-type Fetcher func(ctx context.Context, id lxc.Identity) (Snapshot, error)
+// Fetcher polls PVE for one user. prev is the user's previous good
+// snapshot (zero at first), so slow-changing parts can be reused.
+type Fetcher func(ctx context.Context, id lxc.Identity, prev Snapshot) (Snapshot, error)
 
 // Options configure a Hub.
 type Options struct {
@@ -247,12 +250,15 @@ func (h *Hub) poll(ctx context.Context, username string, f *feed) {
 			}
 		}
 		h.mu.Lock()
-		id := f.id
+		id, prev := f.id, f.last
 		h.mu.Unlock()
+		if prev.Stale() {
+			prev = Snapshot{}
+		}
 
 		start := time.Now()
 		pctx, cancel := context.WithTimeout(ctx, h.opts.Timeout)
-		snap, err := h.fetch(pctx, id)
+		snap, err := h.fetch(pctx, id, prev)
 		cancel()
 		took := time.Since(start)
 		if ctx.Err() != nil {
@@ -261,7 +267,7 @@ func (h *Hub) poll(ctx context.Context, username string, f *feed) {
 		h.mu.Lock()
 		if err != nil {
 			prev := f.last
-			snap = Snapshot{Containers: prev.Containers, Nodes: prev.Nodes, Perms: prev.Perms, FetchedAt: prev.FetchedAt, Err: err}
+			snap = Snapshot{Containers: prev.Containers, Nodes: prev.Nodes, Perms: prev.Perms, PermsAt: prev.PermsAt, FetchedAt: prev.FetchedAt, Err: err}
 		} else if snap.FetchedAt.IsZero() {
 			snap.FetchedAt = time.Now()
 		}

@@ -17,7 +17,7 @@ type counter struct {
 	err   error
 }
 
-func (c *counter) fetch(_ context.Context, id lxc.Identity) (Snapshot, error) {
+func (c *counter) fetch(_ context.Context, id lxc.Identity, _ Snapshot) (Snapshot, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.calls[id.Username]++

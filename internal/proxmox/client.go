@@ -164,9 +164,9 @@ func tlsConfig(opts Options) (*tls.Config, error) {
 	return conf, nil
 }
 
-// envelope is PVE's answer body: {"data": ..., "message": "...", "errors": {...}}.
+// envelope is the error part of PVE's answer body:
+// {"data": null, "message": "...", "errors": {...}}.
 type envelope struct {
-	Data    json.RawMessage   `json:"data"`
 	Message string            `json:"message"`
 	Errors  map[string]string `json:"errors"`
 }
@@ -232,20 +232,24 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 	if len(raw) > maxBody {
 		return &Error{Op: op, Kind: lxc.EInternal, Status: resp.StatusCode, Err: errors.New("answer larger than the client's limit")}
 	}
-	var env envelope
-	if len(bytes.TrimSpace(raw)) > 0 {
-		if err := json.Unmarshal(raw, &env); err != nil && resp.StatusCode == http.StatusOK {
-			return &Error{Op: op, Kind: lxc.EInternal, Status: resp.StatusCode, Err: fmt.Errorf("decode answer: %w", err)}
-		}
-	}
 	if resp.StatusCode != http.StatusOK {
+		// Error bodies are small JSON, or empty for PVE's pre-handler
+		// refusals (the reason is then in the status line only).
+		var env envelope
+		if len(bytes.TrimSpace(raw)) > 0 {
+			_ = json.Unmarshal(raw, &env)
+		}
 		return statusError(op, resp, env)
 	}
 	if out == nil {
 		return nil
 	}
-	if err := json.Unmarshal(env.Data, out); err != nil {
-		return &Error{Op: op, Kind: lxc.EInternal, Status: resp.StatusCode, Err: fmt.Errorf("decode data: %w", err)}
+	// One pass: decode "data" straight into out.
+	wrapper := struct {
+		Data any `json:"data"`
+	}{Data: out}
+	if err := json.Unmarshal(raw, &wrapper); err != nil {
+		return &Error{Op: op, Kind: lxc.EInternal, Status: resp.StatusCode, Err: fmt.Errorf("decode answer: %w", err)}
 	}
 	return nil
 }

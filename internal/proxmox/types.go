@@ -12,7 +12,8 @@ import (
 // vmids, cpulimit), so every numeric field is read through Num.
 type Num float64
 
-// UnmarshalJSON accepts 12, 12.5, "12", "12.5", "" and null.
+// UnmarshalJSON accepts 12, 12.5, "12", "12.5", "" and null. It parses the
+// bytes itself: overview answers hold tens of thousands of numbers.
 func (n *Num) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || string(b) == "null" {
@@ -20,23 +21,33 @@ func (n *Num) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
+		var text []byte
+		if len(b) >= 2 && b[len(b)-1] == '"' && bytes.IndexByte(b, '\\') < 0 {
+			text = b[1 : len(b)-1]
+		} else {
+			var s string
+			if err := json.Unmarshal(b, &s); err != nil {
+				return err
+			}
+			text = []byte(s)
 		}
-		if s == "" {
+		text = bytes.TrimSpace(text)
+		if len(text) == 0 {
 			*n = 0
 			return nil
 		}
-		f, err := strconv.ParseFloat(s, 64)
+		f, err := strconv.ParseFloat(string(text), 64)
 		if err != nil {
-			return fmt.Errorf("proxmox: %q is not a number", s)
+			return fmt.Errorf("proxmox: %q is not a number", text)
 		}
 		*n = Num(f)
 		return nil
 	}
-	var f float64
-	if err := json.Unmarshal(b, &f); err != nil {
+	if c := b[0]; c != '-' && (c < '0' || c > '9') {
+		return fmt.Errorf("proxmox: %s is not a number", b)
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
 		return fmt.Errorf("proxmox: %s is not a number", b)
 	}
 	*n = Num(f)

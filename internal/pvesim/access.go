@@ -98,10 +98,13 @@ func (s *Sim) loginError(c *call, userid, reason string) *apiError {
 	return &apiError{status: http.StatusUnauthorized, msg: "authentication failure\n"}
 }
 
-// createTicket is POST /access/ticket (create_ticket): a password login, a
-// renewal (password = a still valid ticket of the same user, or of
-// root@pam), or with path+privs a check-only verification. Called with
-// s.mu held.
+// createTicket is POST /access/ticket (create_ticket): a password login,
+// a renewal (password = a still valid ticket of the same user, or of
+// root@pam; no second factor is asked), the two steps of a TFA login
+// (step 1 answers NeedTFA and a partial "PVE:!tfa!<challenge>" ticket
+// bound to the userid; step 2 sends it back as tfa-challenge with the
+// response in password), or with path+privs a check-only verification.
+// Called with s.mu held.
 func (s *Sim) createTicket(c *call) (any, *apiError) {
 	p := c.params
 	userid, _ := p.str("username")
@@ -109,8 +112,8 @@ func (s *Sim) createTicket(c *call) (any, *apiError) {
 		userid += "@" + rlm
 	}
 	password, _ := p.str("password")
-	_, hasOTP := p.str("otp")
-	_, hasChallenge := p.str("tfa-challenge")
+	otp, hasOTP := p.str("otp")
+	tfaChallenge, hasChallenge := p.str("tfa-challenge")
 	path, hasPath := p.str("path")
 	privs, hasPrivs := p.str("privs")
 
@@ -123,14 +126,16 @@ func (s *Sim) createTicket(c *call) (any, *apiError) {
 	}
 
 	if perlTrue(path, hasPath) && perlTrue(privs, hasPrivs) {
-		// verify_auth: check-only mode, no ticket is issued.
+		// verify_auth: check-only mode, no ticket is issued. A password
+		// suffices even for a user with second factors (authenticate_user
+		// in scalar context drops the challenge); otp is checked if given.
 		norm := normalizePath(path)
 		if norm == "" {
 			return fail("invalid path - " + path + "\n")
 		}
 		data, _, ok := s.keys.verifyTicket(password, "", now)
 		if !(ok && data == userid) {
-			if msg := s.authenticateUser(userid, password); msg != "" {
+			if _, msg := s.authenticateUser(userid, password, otp, hasOTP, ""); msg != "" {
 				return fail(msg)
 			}
 		}
@@ -146,31 +151,33 @@ func (s *Sim) createTicket(c *call) (any, *apiError) {
 		}
 		renewed := false
 		if !hasChallenge {
-			if data, _, ok := s.keys.verifyTicket(password, "", now); ok {
-				if strings.HasPrefix(data, "!tfa!") {
-					// A partial TFA ticket carries no userid; it never
-					// renews a session.
-				} else if data == rootUser || data == userid {
-					renewed = true
-				}
+			// A partial ticket never verifies here (its signature covers
+			// the userid), so as a password it is simply a wrong one.
+			if data, _, ok := s.keys.verifyTicket(password, "", now); ok && (data == rootUser || data == userid) {
+				renewed = true
 			}
 		}
+		challenge := ""
 		if !renewed {
-			if hasChallenge {
-				// No second factors are configured for anybody yet, so
-				// there is no challenge this could answer.
-				return fail("invalid tfa challenge\n")
-			}
-			if msg := s.authenticateUser(userid, password); msg != "" {
+			var msg string
+			challenge, msg = s.authenticateUser(userid, password, otp, hasOTP, tfaChallenge)
+			if msg != "" {
 				return fail(msg)
 			}
 		}
 		res["username"] = userid
-		res["ticket"] = s.keys.assembleTicket(userid, "", now)
+		if challenge != "" {
+			res["NeedTFA"] = 1
+			res["ticket"] = s.keys.assembleTicket("!tfa!"+challenge, userid, now)
+		} else {
+			res["ticket"] = s.keys.assembleTicket(userid, "", now)
+		}
 		res["CSRFPreventionToken"] = s.keys.assembleCSRF(userid, now)
 	}
 
-	res["cap"] = s.perms.computeCap(userid)
+	if _, partial := res["NeedTFA"]; !partial {
+		res["cap"] = s.perms.computeCap(userid)
+	}
 	if s.clusterName != "" && s.perms.can(userid, "/", "Sys.Audit") {
 		res["clustername"] = s.clusterName
 	}

@@ -30,7 +30,6 @@ func TestLoginSuccess(t *testing.T) {
 		{"alice", url.Values{"username": {"alice@pve"}, "password": {"alice-pass"}}, "alice@pve", false, false},
 		{"realm parameter", url.Values{"username": {"alice"}, "realm": {"pve"}, "password": {"alice-pass"}}, "alice@pve", false, false},
 		{"new-format ignored", url.Values{"username": {"root@pam"}, "password": {"proxmox"}, "new-format": {"1"}}, "root@pam", true, true},
-		{"otp ignored without TFA", url.Values{"username": {"alice@pve"}, "password": {"alice-pass"}, "otp": {"totp:123456"}}, "alice@pve", false, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -137,6 +136,10 @@ func TestLoginFailures(t *testing.T) {
 		{"expired ticket as password", url.Values{"username": {"alice@pve"}, "password": {oldTicket}}, ""},
 		{"ticket of another user", url.Values{"username": {"root@pam"}, "password": {aliceTicket}}, ""},
 		{"ticket signed by another cluster", url.Values{"username": {"alice@pve"}, "password": {foreignTicket}}, ""},
+		// authenticate_2nd_new_do: a response without a challenge to
+		// answer dies "no such challenge".
+		{"otp without second factors", url.Values{"username": {"alice@pve"}, "password": {"alice-pass"},
+			"otp": {"totp:123456"}}, ""},
 		{"otp together with tfa-challenge", url.Values{"username": {"alice@pve"}, "password": {"alice-pass"},
 			"otp": {"totp:1"}, "tfa-challenge": {"x"}}, ""},
 		{"check-only without privilege", url.Values{"username": {"alice@pve"}, "password": {"alice-pass"},
@@ -383,12 +386,19 @@ func TestGetTicketDummy(t *testing.T) {
 }
 
 func TestDomains(t *testing.T) {
-	e := startEnv(t, Options{})
-	res := e.do(req{path: "/access/domains"})
-	want := `{"data":[{"comment":"Linux PAM standard authentication","realm":"pam","type":"pam"},` +
-		`{"comment":"Proxmox VE authentication server","default":1,"realm":"pve","type":"pve"}]}`
-	if res.code != 200 || res.body != want {
-		t.Fatalf("got %d %s\nwant %s", res.code, res.body, want)
+	want := `{"data":[` +
+		`{"comment":"Linux PAM standard authentication","default":1,"realm":"pam","type":"pam"},` +
+		`{"comment":"Proxmox VE authentication server","realm":"pve","type":"pve"},` +
+		`{"comment":"Corporate directory (LDAP)","realm":"corp","type":"ldap"},` +
+		`{"comment":"Single sign-on (OpenID Connect)","realm":"sso","type":"openid"}]}`
+	for _, scenario := range append(Scenarios(), "") {
+		t.Run("scenario "+scenario, func(t *testing.T) {
+			e := startEnv(t, Options{Scenario: scenario})
+			res := e.do(req{path: "/access/domains"})
+			if res.code != 200 || res.body != want {
+				t.Fatalf("got %d %s\nwant %s", res.code, res.body, want)
+			}
+		})
 	}
 }
 

@@ -24,6 +24,7 @@ type clusterEnv struct {
 
 var scenarioPasswords = map[string]string{
 	"root@pam": "proxmox", "alice@pve": "alice-pass", "auditor@pve": "auditor-pass",
+	"carol@corp": "carol-pass",
 }
 
 func startCluster(t *testing.T, opts Options) *clusterEnv {

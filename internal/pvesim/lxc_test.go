@@ -457,16 +457,16 @@ func TestConfigLockQueue(t *testing.T) {
 func TestTaskAccess(t *testing.T) {
 	t.Parallel()
 	e := startCluster(t, Options{})
-	e.sim.SetUser(User{ID: "bob@pve", Password: "bob-pass"})
-	bobT, _ := e.login("bob@pve", "bob-pass")
+	e.sim.SetUser(User{ID: "dave@pve", Password: "dave-pass"}) // no privileges
+	daveT, _ := e.login("dave@pve", "dave-pass")
 	upid := e.action("alice@pve", "pve3", 107, "start", nil)
 	e.clock.Advance(3 * time.Second)
 	enc := url.PathEscape(upid)
 
 	e.get("auditor@pve", "/nodes/pve3/tasks/"+enc+"/status").object(t) // Sys.Audit on the node
 	e.get("root@pam", "/nodes/pve3/tasks/"+enc+"/log").list(t)
-	e.do(req{path: "/nodes/pve3/tasks/" + enc + "/status", ticket: bobT}).wantError(t, 403, "Permission check failed (/nodes/pve3, Sys.Audit)")
-	e.do(req{path: "/nodes/pve3/tasks/" + enc + "/log", ticket: bobT}).wantError(t, 403, "Permission check failed (/nodes/pve3, Sys.Audit)")
+	e.do(req{path: "/nodes/pve3/tasks/" + enc + "/status", ticket: daveT}).wantError(t, 403, "Permission check failed (/nodes/pve3, Sys.Audit)")
+	e.do(req{path: "/nodes/pve3/tasks/" + enc + "/log", ticket: daveT}).wantError(t, 403, "Permission check failed (/nodes/pve3, Sys.Audit)")
 
 	bad := e.get("alice@pve", "/nodes/pve3/tasks/UPID:nope/status")
 	bad.wantError(t, 400, "Parameter verification failed.")

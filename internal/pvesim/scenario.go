@@ -10,13 +10,17 @@ import (
 
 // Scenarios: prepared clusters selected with Options.Scenario.
 //
-// All of them share the users below (passwords as in a fresh lab):
+// All of them share the realms of DefaultRealms, the users below
+// (passwords as in a fresh lab) and the pools "dev" and "prod":
 //
 //	root@pam     "proxmox"       root, passes every check (no ACL entry needed)
 //	alice@pve    "alice-pass"    PVEVMUser on /pool/dev (propagating)
 //	auditor@pve  "auditor-pass"  PVEAuditor on / (propagating)
-//
-// and the pools "dev" and "prod".
+//	carol@corp   "carol-pass"    PVEAuditor on / (an LDAP realm user)
+//	bob@pve      "bob-pass"      PVEVMUser on /pool/dev; TOTP (DemoTOTPSecret)
+//	                             and the recovery keys DemoRecoveryKeys
+//	erin@pve     "erin-pass"     PVEVMUser on /pool/dev; only a WebAuthn key,
+//	                             so her sign-in can never be completed
 //
 //   - "demo": nodes pve1, pve2, pve3 with the guests listed in DemoGuests.
 //   - "empty": the same nodes, users and pools, no guests.
@@ -43,9 +47,10 @@ func Scenarios() []string {
 }
 
 // ScenarioUsers returns the users a scenario brings, with their
-// passwords: root@pam, alice@pve and auditor@pve for the named scenarios,
-// DefaultUsers for "" and nil for an unknown name. Options.Users may add
-// to them or change their passwords.
+// passwords and second factors: root@pam, alice@pve, auditor@pve,
+// carol@corp, bob@pve and erin@pve for the named scenarios, DefaultUsers
+// for "" and nil for an unknown name. Options.Users may add to them or
+// change their passwords.
 func ScenarioUsers(scenario string) []User {
 	if scenario == "" {
 		return DefaultUsers()
@@ -57,11 +62,28 @@ func ScenarioUsers(scenario string) []User {
 	return sc.users
 }
 
+// DemoTOTPSecret is the base32 TOTP secret of bob@pve in the named
+// scenarios (RFC 6238: SHA-1, 6 digits, 30 s).
+const DemoTOTPSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+// DemoRecoveryKeys returns the ten recovery keys of bob@pve in the named
+// scenarios, by index.
+func DemoRecoveryKeys() []string {
+	return []string{
+		"d470-94c5-4d3c-d70f", "aeb1-a8cf-7377-b37b", "a3f6-44b6-e335-ba6d", "0e3a-57d6-36dc-d449",
+		"95ea-9bbb-a203-d7aa", "b47c-54c3-30ef-d5c2", "3017-cd93-6903-7213", "a55b-e40f-f4de-31e5",
+		"c8c4-0a5c-e4bd-4833", "77d7-a132-b1aa-9cd2",
+	}
+}
+
 func scenarioUsers() []User {
 	return []User{
 		{ID: "root@pam", Password: "proxmox"},
 		{ID: "alice@pve", Password: "alice-pass"},
 		{ID: "auditor@pve", Password: "auditor-pass"},
+		{ID: "carol@corp", Password: "carol-pass"},
+		{ID: "bob@pve", Password: "bob-pass", TOTPSecret: DemoTOTPSecret, RecoveryKeys: DemoRecoveryKeys()},
+		{ID: "erin@pve", Password: "erin-pass", WebAuthn: true},
 	}
 }
 
@@ -69,6 +91,9 @@ func scenarioACLs() []scenarioACL {
 	return []scenarioACL{
 		{"/pool/dev", "alice@pve", "PVEVMUser"},
 		{"/", "auditor@pve", "PVEAuditor"},
+		{"/", "carol@corp", "PVEAuditor"},
+		{"/pool/dev", "bob@pve", "PVEVMUser"},
+		{"/pool/dev", "erin@pve", "PVEVMUser"},
 	}
 }
 

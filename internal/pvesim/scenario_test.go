@@ -13,15 +13,17 @@ func TestScenarios(t *testing.T) {
 	if got := strings.Join(Scenarios(), ","); got != "demo,empty,large" {
 		t.Fatalf("Scenarios() = %s", got)
 	}
+	wantUsers := []User{
+		{ID: "root@pam", Password: "proxmox"},
+		{ID: "alice@pve", Password: "alice-pass"},
+		{ID: "auditor@pve", Password: "auditor-pass"},
+		{ID: "carol@corp", Password: "carol-pass"},
+		{ID: "bob@pve", Password: "bob-pass", TOTPSecret: DemoTOTPSecret, RecoveryKeys: DemoRecoveryKeys()},
+		{ID: "erin@pve", Password: "erin-pass", WebAuthn: true},
+	}
 	for _, name := range Scenarios() {
-		users := ScenarioUsers(name)
-		if len(users) != 3 {
-			t.Errorf("ScenarioUsers(%s) = %v", name, users)
-		}
-		for _, u := range users {
-			if scenarioPasswords[u.ID] != u.Password {
-				t.Errorf("ScenarioUsers(%s): %v", name, u)
-			}
+		if users := ScenarioUsers(name); !reflect.DeepEqual(users, wantUsers) {
+			t.Errorf("ScenarioUsers(%s) = %+v", name, users)
 		}
 	}
 	if len(ScenarioUsers("")) != 2 || ScenarioUsers("nope") != nil {
@@ -38,11 +40,11 @@ func TestScenarios(t *testing.T) {
 		mixedState bool
 	}{
 		{"demo", []string{"pve1", "pve2", "pve3"}, 13, 2, 1, 4,
-			[]string{"root@pam", "alice@pve", "auditor@pve"}, []string{"dev", "prod"}, true},
+			[]string{"root@pam", "alice@pve", "auditor@pve", "carol@corp"}, []string{"dev", "prod"}, true},
 		{"empty", []string{"pve1", "pve2", "pve3"}, 0, 0, 0, 0,
-			[]string{"root@pam", "alice@pve", "auditor@pve"}, []string{"dev", "prod"}, false},
+			[]string{"root@pam", "alice@pve", "auditor@pve", "carol@corp"}, []string{"dev", "prod"}, false},
 		{"large", nil, 10000, 40, 10, 3334,
-			[]string{"root@pam", "alice@pve", "auditor@pve"}, []string{"dev", "prod"}, true},
+			[]string{"root@pam", "alice@pve", "auditor@pve", "carol@corp"}, []string{"dev", "prod"}, true},
 		{"", []string{"pve1", "pve2", "pve3"}, 0, 0, 0, 0, []string{"root@pam", "alice@pve"}, nil, false},
 	}
 	for _, tc := range tests {
@@ -155,9 +157,9 @@ func TestDemoGuests(t *testing.T) {
 func TestScenarioOptions(t *testing.T) {
 	t.Parallel()
 	t.Run("Users override scenario passwords", func(t *testing.T) {
-		e := startEnv(t, Options{Scenario: "demo", Users: []User{{ID: "alice@pve", Password: "changed"}, {ID: "bob@pve", Password: "bob"}}})
+		e := startEnv(t, Options{Scenario: "demo", Users: []User{{ID: "alice@pve", Password: "changed"}, {ID: "dave@pve", Password: "dave"}}})
 		e.login("alice@pve", "changed")
-		e.login("bob@pve", "bob")
+		e.login("dave@pve", "dave")
 		e.login("auditor@pve", "auditor-pass")
 	})
 	tests := []struct {

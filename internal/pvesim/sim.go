@@ -27,7 +27,8 @@
 // Layout: sim.go (options, request pipeline), envelope.go (answer
 // rendering), params.go (parameter extraction and schema checks),
 // router.go (method table), ticket.go (tickets, CSRF), auth.go (users,
-// realms, ticket/CSRF verification), perms.go (roles, ACLs, pools),
+// realms, ticket/CSRF verification), tfa.go (second factors, TOTP, the
+// two-step login), perms.go (roles, ACLs, pools),
 // access.go (/access endpoints), nodes.go (nodes, /nodes, /version),
 // guests.go (guests and their statistics), scenario.go (Scenarios),
 // cluster.go (/cluster/*, /nodes/{node}/status), lxc.go (containers and
@@ -54,10 +55,28 @@ import (
 	"time"
 )
 
-// User is an account of the simulated cluster.
+// User is an account of the simulated cluster, with its optional second
+// factors (see ParseUserFlag for the command-line form). The zero factor
+// fields mean none: the user signs in with the password alone.
 type User struct {
 	ID       string // "root@pam", "alice@pve"
 	Password string
+
+	// TOTPSecret is the base32 secret of a TOTP entry (RFC 6238, SHA-1,
+	// 6 digits, 30 s), at least 16 characters, case and '=' padding
+	// ignored.
+	TOTPSecret string
+	// RecoveryKeys are single-use keys like "d470-94c5-4d3c-d70f"
+	// (lower-case hex, 1 to 10 of them; PVE generates 10). A key's index
+	// is its position here.
+	RecoveryKeys []string
+	// WebAuthn registers a security key: the challenge carries a WebAuthn
+	// request, but no answer can succeed.
+	WebAuthn bool
+	// Yubico registers a Yubico OTP key: the challenge says "yubico":
+	// true, but without a realm that enforces Yubico PVE accepts no
+	// "yubico:" answer.
+	Yubico bool
 }
 
 // Options configure a Sim. Zero values: Users = DefaultUsers();
@@ -87,6 +106,9 @@ type Options struct {
 	// to them fails with 595. The first node (the one answering the API)
 	// cannot be offline. See also Sim.SetNodeOnline.
 	OfflineNodes []string
+	// Realms replaces DefaultRealms. pam and pve are always there (added
+	// when missing, as PVE does); at most one realm may be the default.
+	Realms []Realm
 	// TaskDurationScale multiplies every simulated duration inside tasks
 	// (a CT start takes 1-2 s, a shutdown 2-4 s, a reboot 3-5 s, the
 	// config-lock wait 10 s, shutdown timeouts as requested). 0 means 1;
@@ -157,7 +179,6 @@ func New(opts Options) (*Sim, error) {
 		authDelay: opts.AuthFailureDelay,
 		version:   opts.Version,
 		users:     map[string]*userEntry{},
-		realms:    defaultRealms(),
 		perms:     newPermState(),
 		guests:    map[int]*guest{},
 		tasks:     map[string]*task{},
@@ -198,6 +219,12 @@ func New(opts Options) (*Sim, error) {
 	sum := sha256.Sum256([]byte("pve-manager/" + s.version))
 	s.repoid = hex.EncodeToString(sum[:8])
 
+	realms, err := buildRealms(opts.Realms)
+	if err != nil {
+		return nil, err
+	}
+	s.realms = realms
+
 	users := opts.Users
 	if sc != nil {
 		users = append(append([]User(nil), sc.users...), opts.Users...)
@@ -211,11 +238,10 @@ func New(opts Options) (*Sim, error) {
 		if s.findRealm(realmOf(u.ID)) == nil {
 			return nil, fmt.Errorf("pvesim: user %q: realm %q does not exist", u.ID, realmOf(u.ID))
 		}
-		if old, ok := s.users[u.ID]; ok {
-			old.password, old.hasPassword = u.Password, true
-			continue
+		if err := u.checkFactors(); err != nil {
+			return nil, fmt.Errorf("pvesim: user %q: %w", u.ID, err)
 		}
-		s.users[u.ID] = newUserEntry(u)
+		s.putUser(u)
 	}
 	// root@pam always exists in user.cfg; without a configured password
 	// it simply cannot log in.
@@ -283,15 +309,17 @@ func (s *Sim) versionAtLeast(major, minor, patch int) bool {
 
 // SetUser adds a user or replaces an existing user's password at run time.
 // The user's realm should exist; otherwise the user can never log in.
+// An existing user keeps its second factors (and their state: used
+// recovery keys, locks) unless u sets any factor, in which case u's
+// factors replace all old ones. SetUser panics if u's factors are
+// invalid (a malformed TOTP secret or recovery key).
 func (s *Sim) SetUser(u User) {
+	if err := u.checkFactors(); err != nil {
+		panic(fmt.Sprintf("pvesim: SetUser %q: %v", u.ID, err))
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old, ok := s.users[u.ID]; ok {
-		old.password = u.Password
-		old.hasPassword = true
-		return
-	}
-	s.users[u.ID] = newUserEntry(u)
+	s.putUser(u)
 }
 
 // RemoveUser deletes a user like "pveum user delete": its ACL entries and

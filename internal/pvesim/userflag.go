@@ -5,19 +5,60 @@ import (
 	"strings"
 )
 
-// userFlagOptions are the "key=value" fields ParseUserFlag accepts after
-// the password. Later features (for example "totp=<secret>") register
-// their parser here.
-var userFlagOptions = map[string]func(u *User, value string) error{}
+// userFlagOption parses one option of a user flag: value is what follows
+// '=' (has reports whether there was one).
+type userFlagOption func(u *User, value string, has bool) error
+
+// userFlagOptions are the fields ParseUserFlag accepts after the password.
+var userFlagOptions = map[string]userFlagOption{
+	"totp": func(u *User, v string, has bool) error {
+		if !has || v == "" {
+			return fmt.Errorf("want totp=BASE32SECRET")
+		}
+		if _, err := decodeTOTPSecret(v); err != nil {
+			return err
+		}
+		u.TOTPSecret = v
+		return nil
+	},
+	"recovery": func(u *User, v string, has bool) error {
+		if !has || v == "" {
+			return fmt.Errorf("want recovery=KEY[,KEY]")
+		}
+		keys := strings.Split(v, ",")
+		if err := checkRecoveryKeys(keys); err != nil {
+			return err
+		}
+		u.RecoveryKeys = keys
+		return nil
+	},
+	"webauthn": func(u *User, _ string, has bool) error {
+		if has {
+			return fmt.Errorf("takes no value")
+		}
+		u.WebAuthn = true
+		return nil
+	},
+	"yubico": func(u *User, _ string, has bool) error {
+		if has {
+			return fmt.Errorf("takes no value")
+		}
+		u.Yubico = true
+		return nil
+	},
+}
 
 // ParseUserFlag parses a command-line user definition
-// NAME@REALM:PASSWORD[:KEY=VALUE...].
+//
+//	NAME@REALM:PASSWORD[:totp=BASE32SECRET][:recovery=KEY,KEY,...][:webauthn][:yubico]
 //
 // The userid ends at the first ':' (PVE userids cannot contain ':'), the
-// password at the next one, so a password cannot contain ':'. Further
-// fields are options; none are defined yet, so any is rejected. The userid
+// password at the next one, so a password cannot contain ':'. The userid
 // must be a valid PVE userid (name, '@', realm) and the password must not
-// be empty.
+// be empty. The options give the user second factors (see User): a TOTP
+// secret (base32, at least 16 characters), 1 to 10 distinct recovery keys
+// in PVE's form xxxx-xxxx-xxxx-xxxx (lower-case hex), a WebAuthn key, a
+// Yubico key. Each option may appear once.
 func ParseUserFlag(v string) (User, error) {
 	fields := strings.Split(v, ":")
 	if len(fields) < 2 {
@@ -37,16 +78,18 @@ func ParseUserFlag(v string) (User, error) {
 		return User{}, fmt.Errorf("user %q: empty password", id)
 	}
 	u := User{ID: id, Password: password}
+	seen := map[string]bool{}
 	for _, f := range fields[2:] {
-		key, val, ok := strings.Cut(f, "=")
-		if !ok || key == "" {
-			return User{}, fmt.Errorf("user %q: option %q is not KEY=VALUE (passwords cannot contain ':')", id, f)
-		}
+		key, val, has := strings.Cut(f, "=")
 		parse, known := userFlagOptions[key]
 		if !known {
-			return User{}, fmt.Errorf("user %q: unknown option %q", id, key)
+			return User{}, fmt.Errorf("user %q: unknown option %q (want totp=, recovery=, webauthn or yubico; passwords cannot contain ':')", id, f)
 		}
-		if err := parse(&u, val); err != nil {
+		if seen[key] {
+			return User{}, fmt.Errorf("user %q: option %s given twice", id, key)
+		}
+		seen[key] = true
+		if err := parse(&u, val, has); err != nil {
 			return User{}, fmt.Errorf("user %q: option %s: %w", id, key, err)
 		}
 	}

@@ -63,17 +63,29 @@ func (s *Server) endSession(ctx context.Context, sess session.Session) {
 	}
 }
 
+// permsMaxAge is how long a poller reuses a user's permissions: they only
+// decide which buttons show (PVE checks every action itself), and the full
+// list is large on big clusters.
+const permsMaxAge = 30 * time.Second
+
 // fetchOverview is one poll for one user: the containers (one call to
-// /cluster/resources), the nodes and the user's permissions, in parallel.
-func (s *Server) fetchOverview(ctx context.Context, id lxc.Identity) (live.Snapshot, error) {
+// /cluster/resources), the nodes and, unless prev has recent ones, the
+// user's permissions, in parallel.
+func (s *Server) fetchOverview(ctx context.Context, id lxc.Identity, prev live.Snapshot) (live.Snapshot, error) {
 	var (
 		snap             live.Snapshot
 		cerr, nerr, perr error
 		wg               sync.WaitGroup
 	)
+	now := s.cfg.Now()
 	wg.Go(func() { snap.Containers, cerr = s.cfg.PVE.Containers(ctx, id) })
 	wg.Go(func() { snap.Nodes, nerr = s.cfg.PVE.Nodes(ctx, id) })
-	wg.Go(func() { snap.Perms, perr = s.cfg.PVE.Permissions(ctx, id) })
+	if prev.Perms != nil && now.Sub(prev.PermsAt) < permsMaxAge {
+		snap.Perms, snap.PermsAt = prev.Perms, prev.PermsAt
+	} else {
+		wg.Go(func() { snap.Perms, perr = s.cfg.PVE.Permissions(ctx, id) })
+		snap.PermsAt = now
+	}
 	wg.Wait()
 	for _, err := range []error{cerr, nerr, perr} {
 		if err != nil {
@@ -90,7 +102,7 @@ func (s *Server) overview(ctx context.Context, sess session.Session) live.Snapsh
 	if snap, ok := s.live.Latest(sess.Username, s.liveInterval()); ok {
 		return snap
 	}
-	snap, err := s.fetchOverview(ctx, identity(sess))
+	snap, err := s.fetchOverview(ctx, identity(sess), live.Snapshot{})
 	if err != nil {
 		snap.Err = err
 		return snap

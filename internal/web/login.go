@@ -148,13 +148,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.LoginTimeout)
 	defer cancel()
 	id, err := s.cfg.PVE.Login(ctx, cred)
+	if err == nil {
+		err = s.startSession(ctx, w, r, id)
+	}
 	if lxc.ErrorCode(err) == lxc.ECredentials {
 		if ferr := s.cfg.Limiter.Fail(r.Context(), acctKey, addrKey); ferr != nil {
 			s.log.Error("throttle: count failure", "err", ferr)
 		}
-	}
-	if err == nil {
-		err = s.startSession(ctx, w, id)
 	}
 	if err != nil {
 		return s.loginFailed(w, r, p, cred, err)
@@ -180,26 +180,40 @@ func (s *Server) loginFailed(w http.ResponseWriter, r *http.Request, p loginPage
 
 // startSession stores a new session under a fresh random id and sets the
 // cookie. An old session cookie the browser may still send is not reused.
-func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, id lxc.Identity) error {
+func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, id lxc.Identity) error {
 	sid, err := session.NewID()
 	if err != nil {
 		return fmt.Errorf("new session id: %w", err)
+	}
+	handle, err := session.NewID()
+	if err != nil {
+		return fmt.Errorf("new session handle: %w", err)
 	}
 	sealed, err := s.cfg.Codec.Encode(sid)
 	if err != nil {
 		return fmt.Errorf("seal session id: %w", err)
 	}
-	issued := id.IssuedAt
-	if issued.IsZero() {
-		issued = s.cfg.Now()
+	// The ticket's age is counted on this server's clock from just after
+	// PVE issued it (erring on the early side keeps renewal early).
+	now := s.cfg.Now()
+	issued := now
+	ua := r.UserAgent()
+	if len(ua) > 256 {
+		ua = ua[:256]
 	}
 	sess := session.Session{
-		ID:        sid,
-		Ticket:    id.Ticket,
-		CSRFToken: id.CSRFToken,
-		Username:  id.Username,
-		Realm:     id.Realm(),
-		ExpiresAt: issued.Add(s.cfg.SessionTTL).UTC().Truncate(time.Second),
+		ID:             sid,
+		Ticket:         id.Ticket,
+		CSRFToken:      id.CSRFToken,
+		Username:       id.Username,
+		Realm:          id.Realm(),
+		ExpiresAt:      issued.Add(s.cfg.SessionTTL).UTC().Truncate(time.Second),
+		Handle:         handle[:16],
+		CreatedAt:      now.UTC(),
+		TicketIssuedAt: issued.UTC(),
+		LastSeen:       now.UTC(),
+		ClientAddr:     clientAddr(r),
+		UserAgent:      ua,
 	}
 	if err := s.cfg.Store.Save(ctx, sess, s.cfg.SessionTTL); err != nil {
 		return fmt.Errorf("save session: %w", err)

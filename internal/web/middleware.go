@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ const (
 	keyRequestID ctxKey = iota
 	keyNonce
 	keySession
+	keyClientIP
 )
 
 func requestID(ctx context.Context) string {
@@ -77,9 +79,11 @@ func (s *Server) requestLog(next http.Handler) http.Handler {
 		id := randomString(8, hex.EncodeToString)
 		w.Header().Set("X-Request-Id", id)
 		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), keyRequestID, id)))
+		client := realClientIP(r, s.cfg.TrustedProxies)
+		ctx := context.WithValue(context.WithValue(r.Context(), keyRequestID, id), keyClientIP, client)
+		next.ServeHTTP(sw, r.WithContext(ctx))
 		s.log.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
-			"status", sw.status, "duration_ms", time.Since(start).Milliseconds(), "remote", r.RemoteAddr)
+			"status", sw.status, "duration_ms", time.Since(start).Milliseconds(), "client", client)
 	})
 }
 
@@ -135,7 +139,7 @@ func (s *Server) loadSession(r *http.Request) (session.Session, error) {
 	}
 	if !s.cfg.Now().Before(sess.ExpiresAt) {
 		_ = s.cfg.Store.Delete(r.Context(), id)
-		return session.Session{}, fmt.Errorf("session expired at %s: %w", sess.ExpiresAt.Format(time.RFC3339), session.ErrNotFound)
+		return session.Session{}, fmt.Errorf("session expired at %s: %w: %w", sess.ExpiresAt.Format(time.RFC3339), session.ErrNotFound, errSessionEnded)
 	}
 	return sess, nil
 }
@@ -146,9 +150,15 @@ func (s *Server) loadSession(r *http.Request) (session.Session, error) {
 func (s *Server) requireSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, err := s.loadSession(r)
+		if err == nil {
+			sess, err = s.keepAlive(r, sess)
+		}
 		switch {
 		case err == nil:
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keySession, sess)))
+		case errors.Is(err, errSessionEnded):
+			s.log.Info("session ended", "request_id", requestID(r.Context()), "reason", err)
+			s.toLogin(w, r, "expired")
 		case errors.Is(err, session.ErrNotFound):
 			if _, cerr := r.Cookie(cookieName); cerr == nil {
 				s.log.Info("session rejected", "request_id", requestID(r.Context()), "reason", err)
@@ -219,14 +229,57 @@ func containsToken(header, token string) bool {
 	return false
 }
 
-// clientAddr is the client's address and port as seen by this server.
-func clientAddr(r *http.Request) string { return r.RemoteAddr }
+// clientAddr is the client's address for logs and the Sessions page.
+func clientAddr(r *http.Request) string {
+	v, _ := r.Context().Value(keyClientIP).(string)
+	if v != "" {
+		return v
+	}
+	return peerIP(r.RemoteAddr)
+}
 
-// clientIP is the client's address without the port: the key for
-// per-address limits. Behind a reverse proxy this is the proxy's address.
-func clientIP(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+// clientIP is the client's address: the key for per-address limits.
+func clientIP(r *http.Request) string { return clientAddr(r) }
+
+func peerIP(remote string) string {
+	if host, _, err := net.SplitHostPort(remote); err == nil {
 		return host
 	}
-	return r.RemoteAddr
+	return remote
+}
+
+// realClientIP is the client's address: the peer's, or, when the peer is a
+// trusted proxy, the rightmost address in X-Forwarded-For that is not a
+// trusted proxy (addresses further left can be forged by the client).
+func realClientIP(r *http.Request, trusted []netip.Prefix) string {
+	peer := peerIP(r.RemoteAddr)
+	if len(trusted) == 0 || !isTrusted(peer, trusted) {
+		return peer
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		a, err := netip.ParseAddr(hop)
+		if err != nil {
+			return peer
+		}
+		if !isTrusted(a.Unmap().String(), trusted) {
+			return a.Unmap().String()
+		}
+	}
+	return peer
+}
+
+func isTrusted(ip string, trusted []netip.Prefix) bool {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

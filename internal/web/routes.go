@@ -21,6 +21,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /events", s.requireSession(s.handle(s.events)))
 	mux.Handle("POST /containers/{node}/{vmid}/{action}", s.requireSession(s.handle(s.act)))
 	mux.Handle("GET /tasks/{node}/{upid}", s.requireSession(s.handle(s.task)))
+	mux.Handle("GET /sessions", s.requireSession(s.handle(s.sessions)))
+	mux.Handle("POST /sessions/{handle}/logout", s.requireSession(s.handle(s.logoutSession)))
+	mux.Handle("POST /sessions/logout-all", s.requireSession(s.handle(s.logoutEverywhere)))
 
 	// Everything else: 404 for signed-in people, the login page for others.
 	mux.Handle("/", s.requireSession(s.handle(s.notFound)))

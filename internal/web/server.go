@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/lxc-manager/lxc-manager/internal/live"
@@ -21,6 +22,7 @@ import (
 // EUnauthorized for a ticket PVE no longer accepts, EUnreachable, ETLS.
 type PVE interface {
 	Login(ctx context.Context, cred lxc.Credentials) (lxc.Identity, error)
+	Renew(ctx context.Context, id lxc.Identity) (lxc.Identity, error)
 	Realms(ctx context.Context) ([]lxc.Realm, error)
 	Version(ctx context.Context, id lxc.Identity) (lxc.Version, error)
 	Nodes(ctx context.Context, id lxc.Identity) ([]lxc.Node, error)
@@ -63,8 +65,12 @@ type Config struct {
 	Logger  *slog.Logger
 	// CookieSecure sets the Secure flag on the session cookie.
 	CookieSecure bool
-	// SessionTTL is a session's lifetime (a PVE ticket's: 2 h).
+	// SessionTTL is a session's lifetime without activity (a PVE ticket's:
+	// 2 h); activity renews the ticket and the session with it.
 	SessionTTL time.Duration
+	// SessionMaxAge ends even an active session this long after sign-in
+	// (12 h when zero).
+	SessionMaxAge time.Duration
 	// LoginTimeout bounds the sign-in call to PVE.
 	LoginTimeout time.Duration
 	// Realms offered on the login form when PVE's list (GET
@@ -74,6 +80,8 @@ type Config struct {
 	Now func() time.Time
 	// LiveInterval is how often open pages are refreshed from PVE (3 s).
 	LiveInterval time.Duration
+	// TrustedProxies may name the client in X-Forwarded-For.
+	TrustedProxies []netip.Prefix
 }
 
 // Server serves the dashboard.
@@ -96,6 +104,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 2 * time.Hour
+	}
+	if cfg.SessionMaxAge <= 0 {
+		cfg.SessionMaxAge = 12 * time.Hour
 	}
 	if cfg.LoginTimeout <= 0 {
 		cfg.LoginTimeout = 10 * time.Second

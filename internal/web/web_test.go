@@ -237,7 +237,7 @@ func TestSecureCookieFlag(t *testing.T) {
 	st := apptest.Start(t, apptest.Options{MemorySessions: true})
 	cfg := st.Config
 	cfg.CookieSecure = true
-	d, err := app.NewDashboard(context.Background(), cfg, nil, true)
+	d, err := app.NewDashboard(context.Background(), cfg, app.Deps{MemorySessions: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +347,7 @@ func TestSignInFailures(t *testing.T) {
 		st := apptest.Start(t, apptest.Options{MemorySessions: true})
 		cfg := st.Config
 		cfg.TLSFingerprint = strings.Repeat("AB:", 31) + "AB"
-		d, err := app.NewDashboard(context.Background(), cfg, nil, true)
+		d, err := app.NewDashboard(context.Background(), cfg, app.Deps{MemorySessions: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -378,7 +378,7 @@ func TestInvalidInputIsRejectedBeforePVE(t *testing.T) {
 		{"empty password", url.Values{"username": {"root"}, "realm": {"pam"}, "password": {""}}, "password-error", "Enter your password."},
 		{"unknown realm", url.Values{"username": {"root"}, "realm": {"ldap"}, "password": {"x"}}, "realm-error", "Choose one of the offered realms."},
 		{"missing realm", url.Values{"username": {"root"}, "password": {"x"}}, "realm-error", "Choose one of the offered realms."},
-		{"unknown realm after @", url.Values{"username": {"root@corp"}, "realm": {"pam"}, "password": {"x"}}, "username-error", "not one this server offers"},
+		{"unknown realm after @", url.Values{"username": {"root@nowhere"}, "realm": {"pam"}, "password": {"x"}}, "username-error", "not one this server offers"},
 		{"dangling @", url.Values{"username": {"root@"}, "realm": {"pam"}, "password": {"x"}}, "username-error", "name@realm"},
 	}
 	for _, tc := range cases {
@@ -446,7 +446,11 @@ func TestProtectedPages(t *testing.T) {
 			c, id := signIn(t, st)
 			tc.break_(t, c, id)
 			r := get(t, st, c, "/")
-			if r.status != http.StatusSeeOther || r.header.Get("Location") != "/login" {
+			want := "/login"
+			if tc.name == "session expired" {
+				want = "/login?reason=expired"
+			}
+			if r.status != http.StatusSeeOther || r.header.Get("Location") != want {
 				t.Fatalf("browser: status %d location %q", r.status, r.header.Get("Location"))
 			}
 			if tc.name != "no cookie" {

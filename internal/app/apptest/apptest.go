@@ -36,6 +36,10 @@ type Options struct {
 	MemorySessions bool
 	// LiveInterval is the live-update poll interval (default 3 s).
 	LiveInterval time.Duration
+	// Now is the dashboard's clock (time.Now when nil).
+	Now func() time.Time
+	// SessionMaxAge overrides the 12 h default.
+	SessionMaxAge time.Duration
 }
 
 // Stack is a running dashboard with its simulator and Redis.
@@ -75,6 +79,7 @@ func Start(t testing.TB, opts Options) *Stack {
 		ListenAddr:     "127.0.0.1:0",
 		CookieSecure:   false,
 		LiveInterval:   opts.LiveInterval,
+		SessionMaxAge:  opts.SessionMaxAge,
 	}
 	if !opts.MemorySessions {
 		st.Redis = redistest.Start(t)
@@ -85,7 +90,7 @@ func Start(t testing.TB, opts Options) *Stack {
 		t.Fatalf("config: %v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(st.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	d, err := app.NewDashboard(context.Background(), st.Config, logger, opts.MemorySessions)
+	d, err := app.NewDashboard(context.Background(), st.Config, app.Deps{Logger: logger, MemorySessions: opts.MemorySessions, Now: opts.Now})
 	if err != nil {
 		t.Fatalf("NewDashboard: %v", err)
 	}

@@ -1,0 +1,106 @@
+package proxmox_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/lxc-manager/lxc-manager/internal/lxc"
+	"github.com/lxc-manager/lxc-manager/internal/proxmox"
+	"github.com/lxc-manager/lxc-manager/internal/pveschema"
+	"github.com/lxc-manager/lxc-manager/internal/pvesim"
+)
+
+// TestClientCallsMatchSchema drives every call the client makes against the
+// simulator, records what reached it, and checks each call's method, path
+// and parameters against the official PVE API schema (9.1 and 8.4).
+func TestClientCallsMatchSchema(t *testing.T) {
+	dir := pveschema.Locate(t)
+	clock := pvesim.NewManualClock(time.Now())
+	sim, err := pvesim.New(pvesim.Options{Scenario: "demo", Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := pvesim.Start("127.0.0.1:0", sim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	c := newClient(t, proxmox.Options{BaseURL: srv.URL, Fingerprint: srv.Fingerprint})
+	ctx := context.Background()
+	sim.Record(true)
+
+	id, err := c.Login(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	_, err = c.Renew(ctx, id)
+	must("Renew", err)
+	_, err = c.Realms(ctx)
+	must("Realms", err)
+	_, err = c.Version(ctx, id)
+	must("Version", err)
+	_, err = c.Nodes(ctx, id)
+	must("Nodes", err)
+	_, err = c.Permissions(ctx, id)
+	must("Permissions", err)
+	cts, err := c.Containers(ctx, id)
+	must("Containers", err)
+	var running, stopped lxc.Container
+	for _, ct := range cts {
+		if ct.Running() && ct.Lock == "" && running.VMID == 0 {
+			running = ct
+		}
+		if ct.Status == "stopped" && !ct.Template && stopped.VMID == 0 {
+			stopped = ct
+		}
+	}
+	_, err = c.ContainerStatus(ctx, id, running.Node, running.VMID)
+	must("ContainerStatus", err)
+	upid, err := c.Act(ctx, id, stopped.Node, stopped.VMID, lxc.ActionStart, lxc.ActionOptions{})
+	must("start", err)
+	_, err = c.Act(ctx, id, running.Node, running.VMID, lxc.ActionShutdown, lxc.ActionOptions{Timeout: 30 * time.Second, Force: true})
+	must("shutdown", err)
+	_, err = c.Act(ctx, id, running.Node, running.VMID, lxc.ActionReboot, lxc.ActionOptions{Timeout: 30 * time.Second})
+	must("reboot", err)
+	_, err = c.Act(ctx, id, running.Node, running.VMID, lxc.ActionStop, lxc.ActionOptions{})
+	must("stop", err)
+	_, err = c.Task(ctx, id, stopped.Node, upid)
+	must("Task", err)
+	_, err = c.TaskLog(ctx, id, stopped.Node, upid, 0, 50)
+	must("TaskLog", err)
+
+	calls := sim.Recorded()
+	if len(calls) < 14 {
+		t.Fatalf("only %d calls recorded", len(calls))
+	}
+	for _, file := range []string{"pve-9.1.json", "pve-8.4.json"} {
+		schema, err := pveschema.Load(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(file, func(t *testing.T) {
+			for _, call := range calls {
+				if call.Route == "" {
+					t.Errorf("%s %s matches no API method", call.Method, call.Path)
+					continue
+				}
+				m, ok := schema.Method(call.Method, call.Route)
+				if !ok {
+					t.Errorf("%s %s is not in %s", call.Method, call.Route, file)
+					continue
+				}
+				for _, e := range m.CheckParams(call.Params) {
+					t.Errorf("%s %s: %v", call.Method, call.Route, e)
+				}
+			}
+		})
+	}
+}

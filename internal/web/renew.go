@@ -1,0 +1,86 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/lxc-manager/lxc-manager/internal/lxc"
+	"github.com/lxc-manager/lxc-manager/internal/session"
+)
+
+const (
+	// renewAfter is the ticket age from which an active session's ticket is
+	// renewed; PVE's tickets live two hours.
+	renewAfter = time.Hour
+	// touchEvery is how often LastSeen is written back.
+	touchEvery = time.Minute
+	// sessionLockTTL keeps a second request from renewing the same ticket
+	// meanwhile.
+	sessionLockTTL = 30 * time.Second
+)
+
+// errSessionEnded means the session reached its maximum age or PVE refused
+// to renew its ticket; the person must sign in again.
+var errSessionEnded = errors.New("session ended")
+
+// keepAlive runs on every signed-in request: it ends a session past
+// SESSION_MAX_AGE, renews the PVE ticket of an active session before it is
+// two hours old (moving expiresAt and the TTL with it), and records when the
+// session was last seen. Two requests of one session never renew it twice:
+// the first takes a short lock in the store, the others go on with the
+// still-valid ticket they have. A LastSeen write that races a renewal may
+// put back the previous ticket with its own (earlier) expiry; that ticket
+// is still valid, and the next request renews again.
+func (s *Server) keepAlive(r *http.Request, sess session.Session) (session.Session, error) {
+	ctx := r.Context()
+	now := s.cfg.Now()
+	if !sess.CreatedAt.IsZero() && now.Sub(sess.CreatedAt) >= s.cfg.SessionMaxAge {
+		s.endSession(ctx, sess)
+		s.log.Info("audit: session ended", "user", sess.Username, "client", clientAddr(r), "reason", "maximum age")
+		return session.Session{}, errSessionEnded
+	}
+	renew := !sess.TicketIssuedAt.IsZero() && now.Sub(sess.TicketIssuedAt) >= renewAfter
+	touch := now.Sub(sess.LastSeen) >= touchEvery
+	if !renew && !touch {
+		return sess, nil
+	}
+	if renew {
+		// One renewal per ticket: the lock is named after the ticket's
+		// generation, so it never holds up the next one.
+		lock := fmt.Sprintf("renew:%s:%d", sess.ID, sess.TicketIssuedAt.Unix())
+		got, err := s.cfg.Store.TryLock(ctx, lock, sessionLockTTL)
+		if err != nil || !got {
+			// Another request is renewing, or the store hiccupped: the
+			// ticket in hand is still valid for a while.
+			return sess, nil
+		}
+		id, err := s.cfg.PVE.Renew(ctx, identity(sess))
+		switch code := lxc.ErrorCode(err); {
+		case err == nil:
+			sess.Ticket, sess.CSRFToken = id.Ticket, id.CSRFToken
+			sess.TicketIssuedAt = now.UTC()
+			sess.ExpiresAt = now.Add(s.cfg.SessionTTL).UTC().Truncate(time.Second)
+			if limit := sess.CreatedAt.Add(s.cfg.SessionMaxAge); !sess.CreatedAt.IsZero() && sess.ExpiresAt.After(limit) {
+				sess.ExpiresAt = limit.UTC()
+			}
+			s.log.Info("audit: ticket renewed", "user", sess.Username, "client", clientAddr(r))
+		case code == lxc.ECredentials || code == lxc.EUnauthorized:
+			s.endSession(ctx, sess)
+			s.log.Info("audit: session ended", "user", sess.Username, "client", clientAddr(r), "reason", "PVE refused to renew the ticket")
+			return session.Session{}, errSessionEnded
+		default:
+			s.log.Warn("ticket renewal failed; trying again later", "user", sess.Username, "err", err)
+		}
+	}
+	sess.LastSeen = now.UTC()
+	ttl := sess.ExpiresAt.Sub(now)
+	if ttl <= 0 {
+		return session.Session{}, errSessionEnded
+	}
+	if err := s.cfg.Store.Save(ctx, sess, ttl); err != nil {
+		return session.Session{}, fmt.Errorf("save session: %w", err)
+	}
+	return sess, nil
+}
