@@ -49,8 +49,10 @@ func TestClientCallsMatchSchema(t *testing.T) {
 	must("Version", err)
 	_, err = c.Nodes(ctx, id)
 	must("Nodes", err)
-	_, err = c.Permissions(ctx, id)
+	_, err = c.Permissions(ctx, id, "")
 	must("Permissions", err)
+	_, err = c.Permissions(ctx, id, "/vms")
+	must("Permissions /vms", err)
 	cts, err := c.Containers(ctx, id)
 	must("Containers", err)
 	var running, stopped lxc.Container

@@ -158,9 +158,15 @@ func (c *Client) TaskLog(ctx context.Context, id lxc.Identity, node, upid string
 
 // Permissions returns the user's effective privileges per path
 // (GET /access/permissions), for showing only the actions PVE will allow.
-func (c *Client) Permissions(ctx context.Context, id lxc.Identity) (lxc.Permissions, error) {
+// With path set, only that path is reported (a much smaller answer on large
+// clusters); with "", every path that matters.
+func (c *Client) Permissions(ctx context.Context, id lxc.Identity, path string) (lxc.Permissions, error) {
 	var raw map[string]map[string]Num
-	if err := c.do(ctx, request{method: http.MethodGet, path: "/access/permissions", id: &id}, &raw); err != nil {
+	var q url.Values
+	if path != "" {
+		q = url.Values{"path": {path}}
+	}
+	if err := c.do(ctx, request{method: http.MethodGet, path: "/access/permissions", query: q, id: &id}, &raw); err != nil {
 		return nil, err
 	}
 	p := make(lxc.Permissions, len(raw))

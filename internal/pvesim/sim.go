@@ -6,7 +6,9 @@
 // delayed "401 authentication failure", pre-handler 401s with empty bodies
 // and the reason in the status line, PVE's parameter verification messages,
 // and the privilege model (roles, ACL propagation, pools, the "cap"
-// object).
+// object). Realms pam, pve, an LDAP and an OpenID realm (DefaultRealms);
+// two-factor sign-in with TOTP, recovery keys and (never completable)
+// WebAuthn and Yubico keys, with PVE's reuse checks and lockouts (tfa.go).
 //
 // The cluster: nodes, containers and QEMU VMs (Options.Scenario, AddGuest),
 // /cluster/resources and /cluster/status, the container list, status and
@@ -28,8 +30,8 @@
 // rendering), params.go (parameter extraction and schema checks),
 // router.go (method table), ticket.go (tickets, CSRF), auth.go (users,
 // realms, ticket/CSRF verification), tfa.go (second factors, TOTP, the
-// two-step login), perms.go (roles, ACLs, pools),
-// access.go (/access endpoints), nodes.go (nodes, /nodes, /version),
+// two-step login), perms.go (roles, ACLs, pools), access.go (/access
+// endpoints), nodes.go (nodes, /nodes, /version),
 // guests.go (guests and their statistics), scenario.go (Scenarios),
 // cluster.go (/cluster/*, /nodes/{node}/status), lxc.go (containers and
 // proxying), tasks.go (task engine, /nodes/{node}/tasks), control.go (test
@@ -79,7 +81,8 @@ type User struct {
 	Yubico bool
 }
 
-// Options configure a Sim. Zero values: Users = DefaultUsers();
+// Options configure a Sim. Zero values: Users = DefaultUsers(); Realms =
+// DefaultRealms();
 // AuthFailureDelay = 0 (no delay — tests); Now = time.Now; Version =
 // "9.1.4"; Nodes = DefaultNodes(); Logger = discard; ClusterName = "lab"
 // when there is more than one node (a single node is standalone).
@@ -96,8 +99,9 @@ type Options struct {
 	ClusterName string
 	// Scenario names a prepared cluster (see Scenarios): "demo", "empty"
 	// or "large". It brings its own nodes, users, ACLs, pools and guests;
-	// Users still add users or override their passwords on top, and Nodes
-	// must then be nil. "" keeps the bare cluster of earlier versions:
+	// Users still add users or override their passwords on top (an
+	// existing user keeps its second factors unless the override sets
+	// some, see SetUser), and Nodes must then be nil. "" keeps the bare cluster of earlier versions:
 	// DefaultUsers, Nodes (DefaultNodes), no pools, no guests.
 	Scenario string
 	// OfflineNodes are down from the start, and have been for long enough

@@ -83,7 +83,7 @@ func (s *Server) fetchOverview(ctx context.Context, id lxc.Identity, prev live.S
 	if prev.Perms != nil && now.Sub(prev.PermsAt) < permsMaxAge {
 		snap.Perms, snap.PermsAt = prev.Perms, prev.PermsAt
 	} else {
-		wg.Go(func() { snap.Perms, perr = s.cfg.PVE.Permissions(ctx, id) })
+		wg.Go(func() { snap.Perms, perr = s.permissions(ctx, id) })
 		snap.PermsAt = now
 	}
 	wg.Wait()
@@ -94,6 +94,23 @@ func (s *Server) fetchOverview(ctx context.Context, id lxc.Identity, prev live.S
 	}
 	snap.FetchedAt = s.cfg.Now()
 	return snap, nil
+}
+
+// permissions returns what decides which action buttons show. It first asks
+// for /vms alone: a user who may power-manage every guest (an administrator)
+// needs nothing more, and the full list is large on big clusters. Others get
+// the full list, which names their pools and single guests.
+func (s *Server) permissions(ctx context.Context, id lxc.Identity) (lxc.Permissions, error) {
+	top, err := s.cfg.PVE.Permissions(ctx, id, "/vms")
+	if err != nil {
+		return nil, err
+	}
+	if top.Has("/vms", privPower) {
+		if prop := top["/vms"][privPower]; prop {
+			return top, nil
+		}
+	}
+	return s.cfg.PVE.Permissions(ctx, id, "")
 }
 
 // overview returns a fresh snapshot for the signed-in user: the live

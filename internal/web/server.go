@@ -28,7 +28,7 @@ type PVE interface {
 	Nodes(ctx context.Context, id lxc.Identity) ([]lxc.Node, error)
 	Containers(ctx context.Context, id lxc.Identity) ([]lxc.Container, error)
 	ContainerStatus(ctx context.Context, id lxc.Identity, node string, vmid int) (lxc.Container, error)
-	Permissions(ctx context.Context, id lxc.Identity) (lxc.Permissions, error)
+	Permissions(ctx context.Context, id lxc.Identity, path string) (lxc.Permissions, error)
 	Act(ctx context.Context, id lxc.Identity, node string, vmid int, action lxc.Action, opts lxc.ActionOptions) (string, error)
 	Task(ctx context.Context, id lxc.Identity, node, upid string) (lxc.Task, error)
 }
