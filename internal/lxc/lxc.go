@@ -79,3 +79,27 @@ type Realm struct {
 // PasswordLogin reports whether people of this realm sign in with a
 // password (every type but OpenID, which redirects to an identity provider).
 func (r Realm) PasswordLogin() bool { return r.Type != "openid" }
+
+// TFAChallenge is PVE's answer to a right password of an account with
+// second factors (NeedTFA): what the account may answer with, and the
+// partial ticket to send back with the answer. Ticket is a secret that must
+// never reach a browser in readable form.
+type TFAChallenge struct {
+	Username string
+	Ticket   string
+	TOTP     bool
+	Recovery []int // indices of the recovery keys still unused
+	WebAuthn bool
+	Yubico   bool
+}
+
+// SecondFactorError is returned by a sign-in that needs a second factor. It
+// matches ErrSecondFactor.
+type SecondFactorError struct {
+	Challenge TFAChallenge
+}
+
+func (e *SecondFactorError) Error() string { return ErrSecondFactor.Error() }
+
+// Is makes errors.Is(err, ErrSecondFactor) true.
+func (e *SecondFactorError) Is(target error) bool { return target == ErrSecondFactor }

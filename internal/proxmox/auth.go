@@ -2,9 +2,12 @@ package proxmox
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/lxc-manager/lxc-manager/internal/lxc"
@@ -52,7 +55,11 @@ func (c *Client) ticket(ctx context.Context, form url.Values) (lxc.Identity, err
 		return lxc.Identity{}, err
 	}
 	if ans.NeedTFA.Bool() {
-		return lxc.Identity{}, &Error{Op: "POST /access/ticket", Kind: lxc.EInvalid, Status: http.StatusOK, Err: lxc.ErrSecondFactor}
+		ch, err := parseChallenge(ans.Username, ans.Ticket)
+		if err != nil {
+			return lxc.Identity{}, &Error{Op: "POST /access/ticket", Kind: lxc.EInternal, Status: http.StatusOK, Err: err}
+		}
+		return lxc.Identity{}, &lxc.SecondFactorError{Challenge: ch}
 	}
 	if ans.Ticket == "" || ans.CSRFToken == "" || ans.Username == "" {
 		return lxc.Identity{}, &Error{Op: "POST /access/ticket", Kind: lxc.EInternal, Status: http.StatusOK, Err: errors.New("answer lacks ticket, CSRF token or username")}
@@ -78,4 +85,54 @@ func (c *Client) Realms(ctx context.Context) ([]lxc.Realm, error) {
 		out = append(out, lxc.Realm{Name: r.Realm, Type: r.Type, Comment: r.Comment, Default: r.Default.Bool(), TFA: r.TFA})
 	}
 	return out, nil
+}
+
+// tfaPrefix starts a partial ticket: PVE:!tfa!<challenge JSON>:<HEX>::<sig>,
+// with ':' in the JSON written as %3A.
+const tfaPrefix = "PVE:!tfa!"
+
+// parseChallenge reads the second factors PVE offers from a partial ticket.
+func parseChallenge(username, ticket string) (lxc.TFAChallenge, error) {
+	rest, ok := strings.CutPrefix(ticket, tfaPrefix)
+	if !ok {
+		return lxc.TFAChallenge{}, errors.New("NeedTFA without a partial ticket")
+	}
+	enc, _, ok := strings.Cut(rest, ":")
+	if !ok {
+		return lxc.TFAChallenge{}, errors.New("partial ticket without a challenge")
+	}
+	raw, err := url.PathUnescape(enc)
+	if err != nil {
+		return lxc.TFAChallenge{}, fmt.Errorf("partial ticket challenge: %w", err)
+	}
+	var ch struct {
+		TOTP     bool            `json:"totp"`
+		Recovery []int           `json:"recovery"`
+		WebAuthn json.RawMessage `json:"webauthn"`
+		U2F      json.RawMessage `json:"u2f"`
+		Yubico   bool            `json:"yubico"`
+	}
+	if err := json.Unmarshal([]byte(raw), &ch); err != nil {
+		return lxc.TFAChallenge{}, fmt.Errorf("partial ticket challenge: %w", err)
+	}
+	return lxc.TFAChallenge{
+		Username: username,
+		Ticket:   ticket,
+		TOTP:     ch.TOTP,
+		Recovery: ch.Recovery,
+		WebAuthn: len(ch.WebAuthn) > 0 && string(ch.WebAuthn) != "null" || len(ch.U2F) > 0 && string(ch.U2F) != "null",
+		Yubico:   ch.Yubico,
+	}, nil
+}
+
+// CompleteTFA answers a second-factor challenge: response is PVE's typed
+// answer ("totp:123456" or "recovery:xxxx-xxxx-xxxx-xxxx"). A wrong answer
+// gives an error whose code is lxc.ECredentials; the challenge may be
+// answered again while it is valid.
+func (c *Client) CompleteTFA(ctx context.Context, ch lxc.TFAChallenge, response string) (lxc.Identity, error) {
+	form := url.Values{}
+	form.Set("username", ch.Username)
+	form.Set("tfa-challenge", ch.Ticket)
+	form.Set("password", response)
+	return c.ticket(ctx, form)
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -132,15 +133,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return s.loginFailed(w, r, p, cred, fmt.Errorf("throttle: %w: %w", session.ErrUnavailable, err))
 	}
 	if wait > 0 {
-		mins := int((wait + time.Minute - time.Second) / time.Minute)
-		unit := "minutes"
-		if mins == 1 {
-			unit = "minute"
-		}
 		s.log.Warn("audit: sign-in throttled", "user", cred.UserID(), "client", clientAddr(r), "retry_after_s", int(wait.Seconds()+0.999),
 			"request_id", requestID(r.Context()))
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
-		p.Error = fmt.Sprintf("Too many failed sign-in attempts. Try again in %d %s.", mins, unit)
+		p.Error = throttleMessage(wait)
 		s.render(w, r, http.StatusTooManyRequests, "login", p)
 		return nil
 	}
@@ -148,6 +144,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.LoginTimeout)
 	defer cancel()
 	id, err := s.cfg.PVE.Login(ctx, cred)
+	var sfe *lxc.SecondFactorError
+	if errors.As(err, &sfe) {
+		return s.startTFA(w, r, p, cred, sfe.Challenge, f.Next)
+	}
 	if err == nil {
 		err = s.startSession(ctx, w, r, id)
 	}

@@ -50,7 +50,7 @@ func newRenderer() (*renderer, error) {
 	}
 	// Every page is parsed with the shared layout at start-up, so a broken
 	// template stops the server before it serves anything.
-	for _, name := range []string{"login", "containers", "confirm", "task", "sessions", "error"} {
+	for _, name := range []string{"login", "tfa", "containers", "confirm", "task", "sessions", "error"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: parse template %s: %w", name, err)

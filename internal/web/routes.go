@@ -14,6 +14,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /static/", s.static())
 	mux.Handle("GET /login", s.handle(s.loginPage))
 	mux.Handle("POST /login", s.handle(s.login))
+	mux.Handle("POST /login/tfa", s.handle(s.loginTFA))
 	mux.Handle("POST /logout", s.handle(s.logout))
 
 	// Signed in.

@@ -23,6 +23,7 @@ import (
 type PVE interface {
 	Login(ctx context.Context, cred lxc.Credentials) (lxc.Identity, error)
 	Renew(ctx context.Context, id lxc.Identity) (lxc.Identity, error)
+	CompleteTFA(ctx context.Context, ch lxc.TFAChallenge, response string) (lxc.Identity, error)
 	Realms(ctx context.Context) ([]lxc.Realm, error)
 	Version(ctx context.Context, id lxc.Identity) (lxc.Version, error)
 	Nodes(ctx context.Context, id lxc.Identity) ([]lxc.Node, error)

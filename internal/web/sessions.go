@@ -35,7 +35,11 @@ func (s *Server) sessions(w http.ResponseWriter, r *http.Request) error {
 	}
 	slices.SortFunc(list, func(a, b session.Session) int { return b.LastSeen.Compare(a.LastSeen) })
 	p := sessionsPage{}
+	now := s.cfg.Now()
 	for _, sess := range list {
+		if !now.Before(sess.ExpiresAt) {
+			continue // expired; the store's TTL removes it
+		}
 		p.Sessions = append(p.Sessions, sessionRow{
 			Handle:   sess.Handle,
 			Current:  sess.ID == cur.ID,

@@ -1,0 +1,154 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/lxc-manager/lxc-manager/internal/app/apptest"
+	"github.com/lxc-manager/lxc-manager/internal/pvesim"
+)
+
+func tfaStack(t *testing.T) (*apptest.Stack, *pvesim.ManualClock) {
+	t.Helper()
+	clock := pvesim.NewManualClock(time.Now())
+	return apptest.Start(t, apptest.Options{Now: clock.Now, Sim: pvesim.Options{Scenario: "demo", Now: clock.Now}}), clock
+}
+
+func enterCode(t *testing.T, b *browser, code string) {
+	t.Helper()
+	b.do(t,
+		chromedp.WaitVisible(chromedp.CSS("#tfa-form")),
+		chromedp.SendKeys(chromedp.CSS("#code"), code),
+		chromedp.Click(chromedp.CSS("#verify")),
+	)
+}
+
+func TestTOTPSignIn(t *testing.T) {
+	st, clock := tfaStack(t)
+	b := newBrowser(t)
+	signIn(t, b, st, "bob", "pve", "bob-pass")
+	enterCode(t, b, "000000")
+	b.do(t, chromedp.WaitVisible(chromedp.CSS("#tfa-error")))
+	if got := b.text(t, "#tfa-error"); got != "Invalid verification code" {
+		t.Errorf("wrong code message %q", got)
+	}
+	b.screenshot(t, "tfa")
+	code, err := totp.GenerateCode(pvesim.DemoTOTPSecret, clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	enterCode(t, b, code)
+	b.do(t, chromedp.WaitVisible(chromedp.CSS(`[data-testid="current-user"]`)))
+	if got := b.text(t, `[data-testid="current-user"]`); got != "bob@pve" {
+		t.Errorf("signed in as %q", got)
+	}
+	if v := b.cspViolations(); len(v) > 0 {
+		t.Errorf("CSP violations: %q", v)
+	}
+}
+
+func TestRecoveryKeyWorksOnce(t *testing.T) {
+	st, _ := tfaStack(t)
+	key := pvesim.DemoRecoveryKeys()[5]
+	for attempt, want := range []string{"signed in", "refused"} {
+		b := newBrowser(t)
+		signIn(t, b, st, "bob", "pve", "bob-pass")
+		b.do(t, chromedp.WaitVisible(chromedp.CSS("#use-recovery")), chromedp.Click(chromedp.CSS("#use-recovery")))
+		enterCode(t, b, key)
+		if want == "signed in" {
+			b.do(t, chromedp.WaitVisible(chromedp.CSS(`[data-testid="current-user"]`)))
+			continue
+		}
+		b.do(t, chromedp.WaitVisible(chromedp.CSS("#tfa-error")))
+		if got := b.text(t, "#tfa-error"); got != "Invalid verification code" {
+			t.Errorf("attempt %d: %q", attempt+1, got)
+		}
+	}
+}
+
+func TestRealmListComesFromPVE(t *testing.T) {
+	st, _ := tfaStack(t)
+	b := newBrowser(t)
+	b.do(t, chromedp.Navigate(st.URL+"/login"), chromedp.WaitVisible(chromedp.CSS("#realm")))
+	got := eval[[]any](t, b, `Array.from(document.querySelectorAll('#realm option')).map(o => o.value + '=' + o.textContent + (o.selected ? '*' : ''))`)
+	joined := ""
+	for _, g := range got {
+		joined += g.(string) + "|"
+	}
+	for _, want := range []string{"pam=Linux PAM standard authentication*", "pve=Proxmox VE authentication server", "corp=Corporate directory (LDAP)", "sso=Single sign-on (OpenID Connect)"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("realm options %q lack %q", joined, want)
+		}
+	}
+}
+
+func TestThrottlingAfterRepeatedFailures(t *testing.T) {
+	st, _ := tfaStack(t)
+	b := newBrowser(t)
+	for range 5 {
+		signIn(t, b, st, "alice", "pve", "wrong")
+		b.do(t, chromedp.WaitVisible(chromedp.CSS("#login-error")))
+	}
+	signIn(t, b, st, "alice", "pve", "alice-pass")
+	b.do(t, chromedp.WaitVisible(chromedp.CSS("#login-error")))
+	if got := b.text(t, "#login-error"); !strings.HasPrefix(got, "Too many failed sign-in attempts. Try again in ") {
+		t.Errorf("message %q", got)
+	}
+}
+
+func TestRenewalAcrossTwoHoursAndSignOutEverywhere(t *testing.T) {
+	st, clock := tfaStack(t)
+	b := newBrowser(t)
+	other := newBrowser(t)
+	signIn(t, b, st, "root", "pam", "proxmox")
+	b.do(t, chromedp.WaitVisible(chromedp.CSS("#containers")))
+	signIn(t, other, st, "root", "pam", "proxmox")
+	other.do(t, chromedp.WaitVisible(chromedp.CSS("#containers")))
+	before := st.Sim.Calls("POST", "/access/ticket")
+	for range 4 { // 4 × 45 min: past the ticket's 2 hours
+		clock.Advance(45 * time.Minute)
+		b.do(t, chromedp.Navigate(st.URL+"/sessions"), chromedp.WaitVisible(chromedp.CSS("#sessions")))
+	}
+	if n := st.Sim.Calls("POST", "/access/ticket") - before; n < 2 {
+		t.Errorf("%d ticket renewals in 3 hours of activity", n)
+	}
+	// The other browser idled past its ticket's lifetime: its session ended.
+	if n := eval[float64](t, b, `document.querySelectorAll('#sessions tbody tr').length`); n != 1 {
+		t.Errorf("%v sessions listed, want 1", n)
+	}
+	b.do(t, chromedp.Click(chromedp.CSS("#logout-all")), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	b.do(t, chromedp.Navigate(st.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	other.do(t, chromedp.Navigate(st.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	if v := b.cspViolations(); len(v) > 0 {
+		t.Errorf("CSP violations: %q", v)
+	}
+}
+
+func TestNoCSPViolationsOnAnyPage(t *testing.T) {
+	st, _ := tfaStack(t)
+	b := newBrowser(t)
+	signIn(t, b, st, "root", "pam", "proxmox")
+	b.do(t, chromedp.WaitVisible(chromedp.CSS("#containers")))
+	vmid := eval[string](t, b, `document.querySelector('tr[data-status="running"] [data-testid="action-stop"]').closest('tr').dataset.vmid`)
+	node := eval[string](t, b, `document.querySelector('tr[data-vmid="`+vmid+`"] td:nth-child(3)').textContent`)
+	pages := []string{"/", "/?q=web&sort=name&dir=desc", "/sessions", "/no-such-page", "/login?reason=expired"}
+	for _, p := range pages {
+		b.do(t, chromedp.Navigate(st.URL+p), chromedp.WaitReady(chromedp.CSS("body")))
+	}
+	// The confirmation page (a form POST without script).
+	b.do(t, chromedp.Navigate(st.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#containers")))
+	eval[bool](t, b, `(() => { const f = document.createElement('form'); f.method = 'post'; f.action = '/containers/`+node+`/`+vmid+`/stop'; document.body.appendChild(f); HTMLFormElement.prototype.submit.call(f); return true; })()`)
+	b.do(t, chromedp.WaitVisible(chromedp.CSS("#confirm")))
+	b.do(t, chromedp.Click(chromedp.CSS("#confirm")), chromedp.WaitVisible(chromedp.CSS("#task-message")))
+	// Sign out, then the TFA form.
+	b.do(t, chromedp.Click(chromedp.CSS("#sign-out")), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	signIn(t, b, st, "bob", "pve", "bob-pass")
+	b.do(t, chromedp.WaitVisible(chromedp.CSS("#tfa-form")))
+	if v := b.cspViolations(); len(v) > 0 {
+		t.Errorf("CSP violations: %q", v)
+	}
+}
