@@ -69,7 +69,17 @@ func runDemo(ctx context.Context, env Env, logger *slog.Logger) error {
 		var b strings.Builder
 		fmt.Fprintf(&b, "\nLXC Manager demo\n  dashboard:  http://%s\n  simulator:  %s (fingerprint %s)\n  sessions:   %s\n  sign in as:\n", addr, simSrv.URL, simSrv.Fingerprint, sessions)
 		for _, u := range pvesim.ScenarioUsers(sf.scenario) {
-			fmt.Fprintf(&b, "    %-12s password %s\n", u.ID, u.Password)
+			fmt.Fprintf(&b, "    %-12s password %s", u.ID, u.Password)
+			switch {
+			case u.TOTPSecret != "":
+				fmt.Fprintf(&b, ", TOTP secret %s", u.TOTPSecret)
+				if len(u.RecoveryKeys) > 0 {
+					fmt.Fprintf(&b, ", recovery key %s", u.RecoveryKeys[0])
+				}
+			case u.WebAuthn:
+				b.WriteString(" (WebAuthn only: cannot finish signing in here)")
+			}
+			b.WriteByte('\n')
 		}
 		fmt.Fprintln(&b, "  Stop with Ctrl-C.")
 		fmt.Fprint(env.Stdout, b.String())
