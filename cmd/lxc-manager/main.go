@@ -25,12 +25,16 @@ func (redisLog) Printf(ctx context.Context, format string, v ...any) {
 	slog.DebugContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
 }
 
+// version is the release, set at build time with
+// -ldflags "-X main.version=1.2.3"; "dev" otherwise.
+var version = "dev"
+
 func main() {
 	// go-redis keeps its logger in a package variable; set it once, here.
 	redis.SetLogger(redisLog{})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := app.Run(ctx, app.Env{Args: os.Args[1:], Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr})
+	err := app.Run(ctx, app.Env{Args: os.Args[1:], Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr, Version: version})
 	if err == nil {
 		return
 	}

@@ -8,12 +8,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lxc-manager/lxc-manager/internal/config"
+	"github.com/lxc-manager/lxc-manager/internal/metrics"
 	"github.com/lxc-manager/lxc-manager/internal/proxmox"
 	"github.com/lxc-manager/lxc-manager/internal/session"
 	"github.com/lxc-manager/lxc-manager/internal/throttle"
@@ -26,7 +29,8 @@ const Usage = `usage: lxc-manager <command> [flags]
 commands:
   serve    run the dashboard (configured by environment variables, see docs/config.md)
   demo     run the dashboard against a built-in Proxmox VE simulator, no setup needed
-  pvesim   run the Proxmox VE simulator alone (flags: --listen, --user, --auth-failure-delay)
+  pvesim   run the Proxmox VE simulator alone (flags: --listen, --scenario, --user, --offline-node, --auth-failure-delay)
+  version  print the version
 `
 
 // UsageError reports a command line that could not be understood.
@@ -40,6 +44,8 @@ type Env struct {
 	Getenv func(string) string
 	Stdout io.Writer
 	Stderr io.Writer
+	// Version is the release, set at build time (-ldflags -X main.version=...).
+	Version string
 }
 
 // Run runs the command named by env.Args[0] until ctx ends (a signal) or it
@@ -48,7 +54,15 @@ func Run(ctx context.Context, env Env) error {
 	if len(env.Args) == 0 {
 		return &UsageError{Msg: "no command given"}
 	}
-	logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if env.Args[0] == "version" {
+		fmt.Fprintln(env.Stdout, versionString(env.Version))
+		return nil
+	}
+	logging, err := config.LoadLogging(env.Getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	logger := logging.NewLogger(env.Stderr)
 	switch env.Args[0] {
 	case "serve":
 		return runServe(ctx, env, logger)
@@ -66,8 +80,9 @@ func Run(ctx context.Context, env Env) error {
 
 // Dashboard is a built web server with what it owns.
 type Dashboard struct {
-	Server *web.Server
-	redis  *redis.Client
+	Server  *web.Server
+	Metrics *metrics.Metrics
+	redis   *redis.Client
 }
 
 // Close releases the Redis connection, if any.
@@ -108,6 +123,12 @@ func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (*Dashboard
 		}
 		caPEM = b
 	}
+	d := &Dashboard{}
+	// The session count is read from whichever store is built below.
+	var counter interface {
+		Count(ctx context.Context) (int, error)
+	}
+	d.Metrics = metrics.New(func(ctx context.Context) (int, error) { return counter.Count(ctx) })
 	pve, err := proxmox.New(proxmox.Options{
 		BaseURL:      cfg.ProxmoxURL(),
 		Fingerprint:  cfg.TLSFingerprint,
@@ -115,6 +136,7 @@ func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (*Dashboard
 		Insecure:     cfg.TLSInsecure,
 		LoginTimeout: config.LoginTimeout,
 		Logger:       logger,
+		Observe:      d.Metrics.ObservePVE,
 	})
 	if err != nil {
 		return nil, err
@@ -123,13 +145,17 @@ func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (*Dashboard
 	if err != nil {
 		return nil, fmt.Errorf("SESSION_SECRET / SESSION_SECRET_PREVIOUS: %w", err)
 	}
-	d := &Dashboard{}
 	var (
 		store   session.Store
 		limiter web.Limiter
+		checks  = []web.Check{{Name: "pve", Ping: func(ctx context.Context) error {
+			_, err := pve.Realms(ctx) // answers without a sign-in
+			return err
+		}}}
 	)
 	if deps.MemorySessions {
-		store = session.NewMemoryStore(now)
+		ms := session.NewMemoryStore(now)
+		store, counter = ms, ms
 		limiter = throttle.NewMemory(throttle.DefaultPolicy(), now)
 	} else {
 		rc, err := session.NewRedisClient(cfg.RedisURL)
@@ -142,9 +168,12 @@ func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (*Dashboard
 			_ = rc.Close()
 			return nil, fmt.Errorf("REDIS_URL: cannot reach Redis (is it running, and is REDIS_URL right?): %w", err)
 		}
+		rc.AddHook(d.Metrics.RedisHook())
 		d.redis = rc
-		store = session.NewRedisStore(rc)
+		rs := session.NewRedisStore(rc)
+		store, counter = rs, rs
 		limiter = throttle.NewRedis(rc, throttle.DefaultPolicy())
+		checks = append(checks, web.Check{Name: "redis", Ping: func(ctx context.Context) error { return rc.Ping(ctx).Err() }})
 	}
 	d.Server, err = web.New(web.Config{
 		PVE:            pve,
@@ -159,6 +188,9 @@ func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (*Dashboard
 		LiveInterval:   cfg.LiveInterval,
 		TrustedProxies: cfg.TrustedProxies,
 		Now:            now,
+		Metrics:        d.Metrics,
+		ServeMetrics:   cfg.MetricsAddr == "",
+		Checks:         checks,
 	})
 	if err != nil {
 		_ = d.Close()
@@ -180,7 +212,43 @@ func runServe(ctx context.Context, env Env, logger *slog.Logger) error {
 		return err
 	}
 	defer d.Close()
+	if cfg.MetricsAddr != "" {
+		mctx, stop := context.WithCancel(ctx)
+		defer stop()
+		merr := make(chan error, 1)
+		go func() {
+			mux := http.NewServeMux()
+			mux.Handle("GET /metrics", d.Metrics.Handler())
+			merr <- listenAndServe(mctx, cfg.MetricsAddr, mux, logger, func(addr string) {
+				logger.Info("metrics listening", "url", "http://"+addr+"/metrics")
+			})
+		}()
+		defer func() {
+			stop()
+			if err := <-merr; err != nil {
+				logger.Error("metrics listener", "err", err)
+			}
+		}()
+	}
 	return listenAndServe(ctx, cfg.ListenAddr, d.Server, logger, func(addr string) {
 		logger.Info("LXC Manager listening", "url", "http://"+addr, "pve", cfg.ProxmoxURL())
 	})
+}
+
+// versionString describes the build: the release, the commit when the build
+// recorded one, and the Go version.
+func versionString(release string) string {
+	if release == "" {
+		release = "dev"
+	}
+	out := "lxc-manager " + release
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				out += " (commit " + s.Value[:12] + ")"
+			}
+		}
+		out += " " + bi.GoVersion
+	}
+	return out
 }

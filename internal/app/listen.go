@@ -22,7 +22,7 @@ const shutdownTimeout = 15 * time.Second
 func listenAndServe(ctx context.Context, addr string, h http.Handler, logger *slog.Logger, ready func(addr string)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("LISTEN_ADDR: %w", err)
+		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	srv := &http.Server{
 		Handler:           h,

@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"net/url"
@@ -48,6 +50,9 @@ type Config struct {
 	ListenAddr string
 	// CookieSecure sets the Secure flag on the session cookie (COOKIE_SECURE, default true).
 	CookieSecure bool
+	// MetricsAddr, when set, serves /metrics on its own listener instead of
+	// the dashboard's (METRICS_ADDR, e.g. 127.0.0.1:9101).
+	MetricsAddr string
 	// SessionMaxAge ends even an active session this long after sign-in
 	// (SESSION_MAX_AGE, default 12h).
 	SessionMaxAge time.Duration
@@ -97,6 +102,7 @@ func Load(getenv func(string) string) (Config, error) {
 		CookieSecure:          true,
 		LiveInterval:          DefaultLiveInterval,
 		SessionMaxAge:         DefaultSessionMaxAge,
+		MetricsAddr:           strings.TrimSpace(getenv("METRICS_ADDR")),
 	}
 	var errs []error
 	if v := strings.TrimSpace(getenv("SESSION_MAX_AGE")); v != "" {
@@ -183,6 +189,11 @@ func (c *Config) Validate() error {
 			errs = append(errs, &Error{"REDIS_URL", "must be a redis://, rediss:// or unix:// URL"})
 		}
 	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, &Error{"METRICS_ADDR", fmt.Sprintf("must be host:port, got %q", c.MetricsAddr)})
+		}
+	}
 	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
 		errs = append(errs, &Error{"LISTEN_ADDR", fmt.Sprintf("must be host:port, got %q", c.ListenAddr)})
 	}
@@ -239,4 +250,40 @@ func orDefault(v, def string) string {
 		return def
 	}
 	return strings.TrimSpace(v)
+}
+
+// Logging is how the process logs: LOG_FORMAT (text or json, default text)
+// and LOG_LEVEL (debug, info, warn, error; default info).
+type Logging struct {
+	JSON  bool
+	Level slog.Level
+}
+
+// LoadLogging reads LOG_FORMAT and LOG_LEVEL. Every mode of the binary uses
+// it, so it stands apart from the dashboard's Config.
+func LoadLogging(getenv func(string) string) (Logging, error) {
+	var l Logging
+	var errs []error
+	switch v := strings.ToLower(strings.TrimSpace(getenv("LOG_FORMAT"))); v {
+	case "", "text":
+	case "json":
+		l.JSON = true
+	default:
+		errs = append(errs, &Error{"LOG_FORMAT", fmt.Sprintf("must be text or json, got %q", v)})
+	}
+	if v := strings.TrimSpace(getenv("LOG_LEVEL")); v != "" {
+		if err := l.Level.UnmarshalText([]byte(v)); err != nil {
+			errs = append(errs, &Error{"LOG_LEVEL", fmt.Sprintf("must be debug, info, warn or error, got %q", v)})
+		}
+	}
+	return l, errors.Join(errs...)
+}
+
+// NewLogger returns a slog.Logger writing to w as configured.
+func (l Logging) NewLogger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: l.Level}
+	if l.JSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }

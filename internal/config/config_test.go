@@ -59,6 +59,7 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"CA file without PEM", map[string]string{"PROXMOX_CA_FILE": notPEM}, "PROXMOX_CA_FILE"},
 		{"bad redis URL", map[string]string{"REDIS_URL": "http://redis"}, "REDIS_URL"},
 		{"bad listen", map[string]string{"LISTEN_ADDR": "3001"}, "LISTEN_ADDR"},
+		{"bad metrics address", map[string]string{"METRICS_ADDR": "9101"}, "METRICS_ADDR"},
 		{"bad max age", map[string]string{"SESSION_MAX_AGE": "forever"}, "SESSION_MAX_AGE"},
 		{"max age too short", map[string]string{"SESSION_MAX_AGE": "1m"}, "SESSION_MAX_AGE"},
 		{"bad trusted proxy", map[string]string{"TRUSTED_PROXIES": "10.0.0.1, proxy.example"}, "TRUSTED_PROXIES"},
@@ -118,5 +119,32 @@ func TestLoadParsesEverything(t *testing.T) {
 		c.RedisURL != m["REDIS_URL"] || c.ListenAddr != "0.0.0.0:8080" || len(c.TrustedProxies) != 3 ||
 		c.TrustedProxies[0].String() != "10.0.0.1/32" || c.TrustedProxies[2].String() != "::1/128" {
 		t.Errorf("parsed: %+v", c)
+	}
+}
+
+func TestLoadLogging(t *testing.T) {
+	cases := []struct {
+		env     map[string]string
+		json    bool
+		level   string
+		wantErr string
+	}{
+		{map[string]string{}, false, "INFO", ""},
+		{map[string]string{"LOG_FORMAT": "json", "LOG_LEVEL": "debug"}, true, "DEBUG", ""},
+		{map[string]string{"LOG_FORMAT": "TEXT", "LOG_LEVEL": "warn"}, false, "WARN", ""},
+		{map[string]string{"LOG_FORMAT": "xml"}, false, "", "LOG_FORMAT"},
+		{map[string]string{"LOG_LEVEL": "loud"}, false, "", "LOG_LEVEL"},
+	}
+	for _, tc := range cases {
+		l, err := LoadLogging(env(tc.env))
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%v: err %v, want one naming %s", tc.env, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || l.JSON != tc.json || l.Level.String() != tc.level {
+			t.Errorf("%v: %+v, %v", tc.env, l, err)
+		}
 	}
 }

@@ -54,6 +54,10 @@ type Options struct {
 	LoginTimeout time.Duration
 	// Logger receives the warning about Insecure. Default: discard.
 	Logger *slog.Logger
+	// Observe, when set, is told about every call: the endpoint as the
+	// schema names it ("GET /cluster/resources"), the outcome ("ok" or an
+	// lxc.Code) and how long it took.
+	Observe func(endpoint, outcome string, d time.Duration)
 }
 
 // Client calls the PVE API. It is safe for concurrent use.
@@ -62,6 +66,7 @@ type Client struct {
 	http         *http.Client
 	timeout      time.Duration
 	loginTimeout time.Duration
+	observe      func(endpoint, outcome string, d time.Duration)
 }
 
 // New returns a Client for opts. It fails when BaseURL is not an https URL or
@@ -89,6 +94,7 @@ func New(opts Options) (*Client, error) {
 		http:         &http.Client{Transport: tr, CheckRedirect: noRedirect},
 		timeout:      orDuration(opts.Timeout, DefaultTimeout),
 		loginTimeout: orDuration(opts.LoginTimeout, DefaultLoginTimeout),
+		observe:      opts.Observe,
 	}
 	if opts.Insecure {
 		logger := opts.Logger
@@ -174,15 +180,35 @@ type envelope struct {
 // request describes one API call.
 type request struct {
 	method  string
-	path    string // below /api2/json, e.g. "/version"
+	path    string // below /api2/json, e.g. "/version"; segments escaped
+	route   string // the schema's path, e.g. "/nodes/{node}/lxc" (default: path)
 	query   url.Values
 	form    url.Values
 	id      *lxc.Identity // nil for calls that need no sign-in
 	timeout time.Duration
 }
 
-// do performs r and decodes the answer's data into out (which may be nil).
+// do performs r and decodes the answer's data into out (which may be nil),
+// reporting the call to Observe.
 func (c *Client) do(ctx context.Context, r request, out any) error {
+	if c.observe == nil {
+		return c.call(ctx, r, out)
+	}
+	start := time.Now()
+	err := c.call(ctx, r, out)
+	outcome := "ok"
+	if err != nil {
+		outcome = string(lxc.ErrorCode(err))
+	}
+	route := r.route
+	if route == "" {
+		route = r.path
+	}
+	c.observe(r.method+" "+route, outcome, time.Since(start))
+	return err
+}
+
+func (c *Client) call(ctx context.Context, r request, out any) error {
 	op := r.method + " " + r.path
 	timeout := r.timeout
 	if timeout == 0 {

@@ -76,7 +76,7 @@ func (c *Client) ContainerStatus(ctx context.Context, id lxc.Identity, node stri
 		Cpus Num `json:"cpus"`
 	}
 	path := fmt.Sprintf("/nodes/%s/lxc/%d/status/current", url.PathEscape(node), vmid)
-	if err := c.do(ctx, request{method: http.MethodGet, path: path, id: &id}, &r); err != nil {
+	if err := c.do(ctx, request{method: http.MethodGet, path: path, route: "/nodes/{node}/lxc/{vmid}/status/current", id: &id}, &r); err != nil {
 		return lxc.Container{}, err
 	}
 	return lxc.Container{
@@ -110,7 +110,7 @@ func (c *Client) Act(ctx context.Context, id lxc.Identity, node string, vmid int
 	}
 	path := fmt.Sprintf("/nodes/%s/lxc/%d/status/%s", url.PathEscape(node), vmid, action)
 	var upid string
-	if err := c.do(ctx, request{method: http.MethodPost, path: path, form: form, id: &id}, &upid); err != nil {
+	if err := c.do(ctx, request{method: http.MethodPost, path: path, route: "/nodes/{node}/lxc/{vmid}/status/" + string(action), form: form, id: &id}, &upid); err != nil {
 		return "", err
 	}
 	return upid, nil
@@ -129,7 +129,7 @@ func (c *Client) Task(ctx context.Context, id lxc.Identity, node, upid string) (
 		ExitStatus string `json:"exitstatus"`
 	}
 	path := fmt.Sprintf("/nodes/%s/tasks/%s/status", url.PathEscape(node), url.PathEscape(upid))
-	if err := c.do(ctx, request{method: http.MethodGet, path: path, id: &id}, &r); err != nil {
+	if err := c.do(ctx, request{method: http.MethodGet, path: path, route: "/nodes/{node}/tasks/{upid}/status", id: &id}, &r); err != nil {
 		return lxc.Task{}, err
 	}
 	return lxc.Task{
@@ -146,7 +146,7 @@ func (c *Client) TaskLog(ctx context.Context, id lxc.Identity, node, upid string
 	}
 	q := url.Values{"start": {strconv.Itoa(start)}, "limit": {strconv.Itoa(limit)}}
 	path := fmt.Sprintf("/nodes/%s/tasks/%s/log", url.PathEscape(node), url.PathEscape(upid))
-	if err := c.do(ctx, request{method: http.MethodGet, path: path, query: q, id: &id}, &r); err != nil {
+	if err := c.do(ctx, request{method: http.MethodGet, path: path, route: "/nodes/{node}/tasks/{upid}/log", query: q, id: &id}, &r); err != nil {
 		return nil, err
 	}
 	lines := make([]string, len(r))

@@ -118,3 +118,17 @@ func (m *MemoryStore) TryLock(_ context.Context, name string, ttl time.Duration)
 	m.locks[name] = now.Add(ttl)
 	return true, nil
 }
+
+// Count returns the number of live sessions.
+func (m *MemoryStore) Count(_ context.Context) (int, error) {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, e := range m.entries {
+		if !e.expired(now) {
+			n++
+		}
+	}
+	return n, nil
+}

@@ -41,6 +41,9 @@ func NewRedisClient(url string) (*redis.Client, error) {
 		return nil, fmt.Errorf("session: parse redis URL: %w", redactURLError(err))
 	}
 	opts.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	// CLIENT SETINFO needs Redis 7.2; older servers answer an error that
+	// go-redis ignores but that would show up as a failed command.
+	opts.DisableIdentity = true
 	if opts.DialTimeout == 0 {
 		opts.DialTimeout = redisDialTimeout
 	}
@@ -183,4 +186,18 @@ func (r *RedisStore) Delete(ctx context.Context, id string) error {
 // go-redis sends SET ... EX rather than PX.
 func roundUpToSecond(d time.Duration) time.Duration {
 	return (d + time.Second - 1) / time.Second * time.Second
+}
+
+// Count returns the number of sessions stored (a SCAN over session:*; for
+// metrics, not for hot paths).
+func (r *RedisStore) Count(ctx context.Context) (int, error) {
+	n := 0
+	iter := r.client.Scan(ctx, 0, keyPrefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		n++
+	}
+	if err := iter.Err(); err != nil {
+		return 0, &UnavailableError{Op: "count", Err: err}
+	}
+	return n, nil
 }

@@ -119,6 +119,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		p.Next = f.Next
 	}
 	if !f.validate(realms, &p) {
+		s.cfg.Metrics.SignIn("invalid_input")
 		if !knownRealm(realms, p.Realm) {
 			p.Realm = defaultRealm(realms)
 		}
@@ -135,6 +136,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if wait > 0 {
 		s.log.Warn("audit: sign-in throttled", "user", cred.UserID(), "client", clientAddr(r), "retry_after_s", int(wait.Seconds()+0.999),
 			"request_id", requestID(r.Context()))
+		s.cfg.Metrics.SignIn("throttled")
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
 		p.Error = throttleMessage(wait)
 		s.render(w, r, http.StatusTooManyRequests, "login", p)
@@ -146,6 +148,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	id, err := s.cfg.PVE.Login(ctx, cred)
 	var sfe *lxc.SecondFactorError
 	if errors.As(err, &sfe) {
+		s.cfg.Metrics.SignIn("second_factor")
 		return s.startTFA(w, r, p, cred, sfe.Challenge, f.Next)
 	}
 	if err == nil {
@@ -162,6 +165,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if rerr := s.cfg.Limiter.Reset(r.Context(), acctKey); rerr != nil {
 		s.log.Error("throttle: reset account", "err", rerr)
 	}
+	s.cfg.Metrics.SignIn("success")
 	s.log.Info("audit: sign-in", "request_id", requestID(r.Context()), "user", id.Username, "client", clientAddr(r), "outcome", "success")
 	http.Redirect(w, r, f.Next, http.StatusSeeOther)
 	return nil
@@ -171,6 +175,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 // curated message.
 func (s *Server) loginFailed(w http.ResponseWriter, r *http.Request, p loginPage, cred lxc.Credentials, err error) error {
 	status, msg := userError(err)
+	s.cfg.Metrics.SignIn(string(lxc.ErrorCode(err)))
 	s.log.Warn("audit: sign-in failed", "request_id", requestID(r.Context()), "user", cred.UserID(),
 		"client", clientAddr(r), "status", status, "outcome", string(lxc.ErrorCode(err)), "err", err)
 	p.Error = msg

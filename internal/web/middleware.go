@@ -82,8 +82,11 @@ func (s *Server) requestLog(next http.Handler) http.Handler {
 		client := realClientIP(r, s.cfg.TrustedProxies)
 		ctx := context.WithValue(context.WithValue(r.Context(), keyRequestID, id), keyClientIP, client)
 		next.ServeHTTP(sw, r.WithContext(ctx))
-		s.log.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
-			"status", sw.status, "duration_ms", time.Since(start).Milliseconds(), "client", client)
+		took := time.Since(start)
+		_, route := s.mux.Handler(r)
+		s.cfg.Metrics.ObserveRequest(route, sw.status, took, route == "GET /events")
+		s.log.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path, "route", route,
+			"status", sw.status, "duration_ms", took.Milliseconds(), "client", client)
 	})
 }
 

@@ -9,6 +9,14 @@ import "net/http"
 // Pages that need a signed-in person are wrapped in requireSession.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	s.mux = mux
+
+	// Operations: no session, nothing about the configuration.
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	if s.cfg.ServeMetrics && s.cfg.Metrics != nil {
+		mux.Handle("GET /metrics", s.cfg.Metrics.Handler())
+	}
 
 	// Public.
 	mux.Handle("GET /static/", s.static())

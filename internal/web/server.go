@@ -14,6 +14,7 @@ import (
 
 	"github.com/lxc-manager/lxc-manager/internal/live"
 	"github.com/lxc-manager/lxc-manager/internal/lxc"
+	"github.com/lxc-manager/lxc-manager/internal/metrics"
 	"github.com/lxc-manager/lxc-manager/internal/session"
 )
 
@@ -83,6 +84,19 @@ type Config struct {
 	LiveInterval time.Duration
 	// TrustedProxies may name the client in X-Forwarded-For.
 	TrustedProxies []netip.Prefix
+	// Metrics records requests and sign-ins (nil: none).
+	Metrics *metrics.Metrics
+	// ServeMetrics serves GET /metrics on the dashboard's own listener
+	// (when METRICS_ADDR does not give it one of its own).
+	ServeMetrics bool
+	// Checks decide GET /readyz: each names a dependency and how to ask it.
+	Checks []Check
+}
+
+// Check is one dependency /readyz asks: Redis, PVE.
+type Check struct {
+	Name string
+	Ping func(ctx context.Context) error
 }
 
 // Server serves the dashboard.
@@ -92,6 +106,7 @@ type Server struct {
 	pages   *renderer
 	live    *live.Hub
 	realms  realmCache
+	mux     *http.ServeMux
 	handler http.Handler
 }
 

@@ -80,6 +80,7 @@ func (s *Server) startTFA(w http.ResponseWriter, r *http.Request, p loginPage, c
 		}
 		s.log.Warn("audit: sign-in failed", "user", cred.UserID(), "client", clientAddr(r), "outcome", "unsupported second factor",
 			"webauthn", ch.WebAuthn, "yubico", ch.Yubico, "request_id", requestID(r.Context()))
+		s.cfg.Metrics.SignIn("unsupported_factor")
 		p.Error = msg
 		s.render(w, r, http.StatusUnauthorized, "login", p)
 		return nil
@@ -168,12 +169,15 @@ func (s *Server) loginTFA(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err != nil {
 		status, msg := userError(err)
+		outcome := string(lxc.ErrorCode(err))
 		if lxc.ErrorCode(err) == lxc.ECredentials {
+			outcome = "invalid_code"
 			msg = msgInvalidCode
 			if ferr := s.cfg.Limiter.Fail(r.Context(), acctKey, addrKey); ferr != nil {
 				s.log.Error("throttle: count failure", "err", ferr)
 			}
 		}
+		s.cfg.Metrics.SignIn(outcome)
 		s.log.Warn("audit: sign-in failed", "user", st.Username, "client", clientAddr(r), "step", "second factor",
 			"mode", p.Mode, "outcome", string(lxc.ErrorCode(err)), "request_id", requestID(r.Context()), "err", err)
 		p.Error = msg
@@ -183,6 +187,7 @@ func (s *Server) loginTFA(w http.ResponseWriter, r *http.Request) error {
 	if rerr := s.cfg.Limiter.Reset(r.Context(), acctKey); rerr != nil {
 		s.log.Error("throttle: reset account", "err", rerr)
 	}
+	s.cfg.Metrics.SignIn("success")
 	s.log.Info("audit: sign-in", "user", id.Username, "client", clientAddr(r), "outcome", "success", "second_factor", p.Mode,
 		"request_id", requestID(r.Context()))
 	http.Redirect(w, r, safeNext(st.Next), http.StatusSeeOther)

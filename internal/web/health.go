@@ -1,0 +1,52 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// healthz answers 200 while the process serves (GET /healthz).
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// readiness is the JSON answer of /readyz. It names what is down, never
+// addresses or errors (they are logged).
+type readiness struct {
+	Status string   `json:"status"`
+	Down   []string `json:"down,omitempty"`
+}
+
+// readyz answers 200 only when every dependency answers (GET /readyz):
+// Redis and PVE. Checks run in parallel, each bounded to two seconds.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	down := make([]bool, len(s.cfg.Checks))
+	var wg sync.WaitGroup
+	for i, c := range s.cfg.Checks {
+		wg.Go(func() {
+			if err := c.Ping(ctx); err != nil {
+				down[i] = true
+				s.log.Warn("readiness check failed", "check", c.Name, "err", err)
+			}
+		})
+	}
+	wg.Wait()
+	res := readiness{Status: "ok"}
+	for i, d := range down {
+		if d {
+			res.Down = append(res.Down, s.cfg.Checks[i].Name)
+		}
+	}
+	if len(res.Down) > 0 {
+		res.Status = "unavailable"
+		writeJSON(w, http.StatusServiceUnavailable, res)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
