@@ -453,3 +453,30 @@ func TestLiveStreamEndsWhenTicketDies(t *testing.T) {
 	}
 	t.Error("no expired event")
 }
+
+func TestShutdownTimeoutOffersForceStop(t *testing.T) {
+	clock := pvesim.NewManualClock(time.Now())
+	st := demoStack(t, clock)
+	ct := pick(t, truth(t, st), func(c lxc.Container) bool { return c.Name == "stubborn-app" })
+	c := signInAs(t, st, "root@pam")
+	status, body := actJSON(t, st, c, ct.Node, ct.VMID, "shutdown", url.Values{"confirm": {"1"}, "timeout": {"5"}})
+	if status != http.StatusAccepted {
+		t.Fatalf("shutdown: %d %v", status, body)
+	}
+	done := waitTask(t, st, c, clock, body["taskUrl"].(string))
+	if done["ok"] != false || done["offerForceStop"] != true || !strings.Contains(done["message"].(string), "container did not stop") {
+		t.Fatalf("task: %v", done)
+	}
+	// The task page offers the forced stop too.
+	page := get(t, st, c, body["taskUrl"].(string))
+	if !strings.Contains(page.body, `id="force-stop"`) {
+		t.Error("task page offers no forced stop")
+	}
+	status, body = actJSON(t, st, c, ct.Node, ct.VMID, "stop", url.Values{"confirm": {"1"}})
+	if status != http.StatusAccepted {
+		t.Fatalf("forced stop: %d %v", status, body)
+	}
+	if done := waitTask(t, st, c, clock, body["taskUrl"].(string)); done["ok"] != true || done["status"] != "stopped" {
+		t.Errorf("forced stop: %v", done)
+	}
+}

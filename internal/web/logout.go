@@ -10,12 +10,16 @@ import (
 // entry expires with its TTL.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	rid := requestID(r.Context())
+	user := ""
 	if c, err := r.Cookie(cookieName); err == nil {
 		if id, err := s.cfg.Codec.Decode(c.Value); err == nil {
+			if sess, err := s.cfg.Store.Load(r.Context(), id); err == nil {
+				user = sess.Username
+			}
 			if err := s.cfg.Store.Delete(r.Context(), id); err != nil {
-				s.log.Error("sign-out: delete session", "request_id", rid, "client", clientAddr(r), "err", err)
+				s.log.Error("audit: sign-out", "request_id", rid, "user", user, "client", clientAddr(r), "outcome", "failed", "err", err)
 			} else {
-				s.log.Info("sign-out", "request_id", rid, "client", clientAddr(r))
+				s.log.Info("audit: sign-out", "request_id", rid, "user", user, "client", clientAddr(r), "outcome", "success")
 			}
 		}
 	}

@@ -624,7 +624,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 			t.Errorf("logs contain the %s (or it is empty)", name)
 		}
 	}
-	for _, want := range []string{`msg="audit: sign-in"`, `msg="audit: sign-in failed"`, "msg=sign-out"} {
+	for _, want := range []string{`msg="audit: sign-in"`, `msg="audit: sign-in failed"`, `msg="audit: sign-out"`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %s", want)
 		}

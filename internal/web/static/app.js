@@ -79,18 +79,45 @@
     if (!live || !window.EventSource) {
       return;
     }
-    var source = new EventSource(live.dataset.events);
-    source.addEventListener("update", function (ev) {
-      live.innerHTML = ev.data;
-      live.dataset.updates = String(Number(live.dataset.updates || "0") + 1);
-    });
-    source.addEventListener("expired", function (ev) {
-      source.close();
-      window.location.assign(ev.data);
-    });
-    source.addEventListener("bye", function () {
-      // The server is restarting; EventSource reconnects by itself.
-    });
+    var url = live.dataset.events;
+    var delay = 2000;
+
+    function connect() {
+      var source = new EventSource(url);
+      source.addEventListener("update", function (ev) {
+        delay = 2000;
+        live.innerHTML = ev.data;
+        live.dataset.updates = String(Number(live.dataset.updates || "0") + 1);
+      });
+      source.addEventListener("expired", function (ev) {
+        source.close();
+        window.location.assign(ev.data);
+      });
+      source.addEventListener("error", function () {
+        // EventSource retries network errors itself; it gives up on an
+        // HTTP error (a restart behind a proxy answering 502, a session that
+        // ended). Find out which, then retry with a growing pause.
+        if (source.readyState !== EventSource.CLOSED) {
+          return;
+        }
+        window.setTimeout(function () {
+          fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+            .then(function (resp) {
+              if (resp.status === 401) {
+                window.location.assign("/login?reason=expired");
+                return;
+              }
+              if (resp.body && resp.body.cancel) {
+                resp.body.cancel();
+              }
+              connect();
+            })
+            .catch(function () { connect(); });
+          delay = Math.min(delay * 2, 60000);
+        }, delay);
+      });
+    }
+    connect();
   }
 
   // --- Actions and tasks ------------------------------------------------
