@@ -152,3 +152,41 @@ func TestNoCSPViolationsOnAnyPage(t *testing.T) {
 		t.Errorf("CSP violations: %q", v)
 	}
 }
+
+func TestRememberUserName(t *testing.T) {
+	st, _ := tfaStack(t)
+	b := newBrowser(t)
+	b.do(t,
+		chromedp.Navigate(st.URL+"/login"),
+		chromedp.WaitVisible(chromedp.CSS("#login-form")),
+		chromedp.SendKeys(chromedp.CSS("#username"), "alice"),
+		chromedp.SetValue(chromedp.CSS("#realm"), "pve"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "alice-pass"),
+		chromedp.Click(chromedp.CSS("#remember")),
+		chromedp.Click(chromedp.CSS("#sign-in")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="current-user"]`)),
+		chromedp.Click(chromedp.CSS("#sign-out")),
+		chromedp.WaitVisible(chromedp.CSS("#login-form")),
+	)
+	user := eval[string](t, b, `document.querySelector('#username').value`)
+	realm := eval[string](t, b, `document.querySelector('#realm').value`)
+	checked := eval[bool](t, b, `document.querySelector('#remember').checked`)
+	if user != "alice" || realm != "pve" || !checked {
+		t.Errorf("remembered %q@%q (checked %v)", user, realm, checked)
+	}
+	if stored := eval[string](t, b, `JSON.stringify(window.localStorage)`); strings.Contains(stored, "alice-pass") {
+		t.Error("the password was stored in the browser")
+	}
+	// Unticking forgets the name.
+	b.do(t,
+		chromedp.Click(chromedp.CSS("#remember")),
+		chromedp.SendKeys(chromedp.CSS("#password"), "alice-pass"),
+		chromedp.Click(chromedp.CSS("#sign-in")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="current-user"]`)),
+		chromedp.Click(chromedp.CSS("#sign-out")),
+		chromedp.WaitVisible(chromedp.CSS("#login-form")),
+	)
+	if user := eval[string](t, b, `document.querySelector('#username').value`); user != "" {
+		t.Errorf("name still remembered: %q", user)
+	}
+}

@@ -17,16 +17,8 @@ import (
 // and parameters against the official PVE API schema (9.1 and 8.4).
 func TestClientCallsMatchSchema(t *testing.T) {
 	dir := pveschema.Locate(t)
-	clock := pvesim.NewManualClock(time.Now())
-	sim, err := pvesim.New(pvesim.Options{Scenario: "demo", Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := pvesim.Start("127.0.0.1:0", sim)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := startSim(t, pvesim.Options{Scenario: "demo"})
+	sim := srv.Sim
 	c := newClient(t, proxmox.Options{BaseURL: srv.URL, Fingerprint: srv.Fingerprint})
 	ctx := context.Background()
 	sim.Record(true)

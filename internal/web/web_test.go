@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lxc-manager/lxc-manager/internal/app"
 	"github.com/lxc-manager/lxc-manager/internal/app/apptest"
 	"github.com/lxc-manager/lxc-manager/internal/pvesim"
 	"github.com/lxc-manager/lxc-manager/internal/session"
@@ -237,15 +236,7 @@ func TestSecureCookieFlag(t *testing.T) {
 	st := apptest.Start(t, apptest.Options{MemorySessions: true})
 	cfg := st.Config
 	cfg.CookieSecure = true
-	d, err := app.NewDashboard(context.Background(), cfg, app.Deps{MemorySessions: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	form := url.Values{"username": {"root"}, "realm": {"pam"}, "password": {rootPassword}}
-	req, _ := http.NewRequest(http.MethodPost, "/login", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	rec := newRecorder()
-	d.Server.ServeHTTP(rec, req)
+	rec := loginWithConfig(t, cfg)
 	sc := rec.Header().Get("Set-Cookie")
 	if !strings.Contains(sc, "; Secure") {
 		t.Errorf("Set-Cookie %q lacks Secure", sc)
@@ -347,15 +338,7 @@ func TestSignInFailures(t *testing.T) {
 		st := apptest.Start(t, apptest.Options{MemorySessions: true})
 		cfg := st.Config
 		cfg.TLSFingerprint = strings.Repeat("AB:", 31) + "AB"
-		d, err := app.NewDashboard(context.Background(), cfg, app.Deps{MemorySessions: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		form := url.Values{"username": {"root"}, "realm": {"pam"}, "password": {rootPassword}}
-		req, _ := http.NewRequest(http.MethodPost, "/login", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		rec := newRecorder()
-		d.Server.ServeHTTP(rec, req)
+		rec := loginWithConfig(t, cfg)
 		if rec.Code != http.StatusBadGateway || !strings.Contains(rec.Body.String(), "certificate is not trusted") {
 			t.Fatalf("status %d: %s", rec.Code, rec.Body.String())
 		}
