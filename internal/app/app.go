@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lxc-manager/lxc-manager/internal/config"
+	"github.com/lxc-manager/lxc-manager/internal/live"
 	"github.com/lxc-manager/lxc-manager/internal/metrics"
 	"github.com/lxc-manager/lxc-manager/internal/proxmox"
 	"github.com/lxc-manager/lxc-manager/internal/session"
@@ -147,6 +148,7 @@ func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (*Dashboard
 	}
 	var (
 		store   session.Store
+		shared  live.Shared
 		limiter web.Limiter
 		checks  = []web.Check{{Name: "pve", Ping: func(ctx context.Context) error {
 			_, err := pve.Realms(ctx) // answers without a sign-in
@@ -173,6 +175,11 @@ func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (*Dashboard
 		rs := session.NewRedisStore(rc)
 		store, counter = rs, rs
 		limiter = throttle.NewRedis(rc, throttle.DefaultPolicy())
+		instance, err := session.NewID()
+		if err != nil {
+			return nil, err
+		}
+		shared = live.NewRedisShared(rc, instance[:12])
 		checks = append(checks, web.Check{Name: "redis", Ping: func(ctx context.Context) error { return rc.Ping(ctx).Err() }})
 	}
 	d.Server, err = web.New(web.Config{
@@ -191,6 +198,7 @@ func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (*Dashboard
 		Metrics:        d.Metrics,
 		ServeMetrics:   cfg.MetricsAddr == "",
 		Checks:         checks,
+		LiveShared:     shared,
 	})
 	if err != nil {
 		_ = d.Close()

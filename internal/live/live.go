@@ -7,6 +7,7 @@ package live
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
@@ -36,12 +37,28 @@ func (s Snapshot) Stale() bool { return s.Err != nil }
 // snapshot (zero at first), so slow-changing parts can be reused.
 type Fetcher func(ctx context.Context, id lxc.Identity, prev Snapshot) (Snapshot, error)
 
+// Shared lets the hubs of several dashboard instances share one poll per
+// user per interval: one instance leads (polls PVE and publishes), the
+// others follow (read what was published). See NewRedisShared.
+type Shared interface {
+	// TryLead takes the right to poll for username until ttl passes and
+	// reports whether it got it.
+	TryLead(ctx context.Context, username string, ttl time.Duration) (bool, error)
+	// Publish stores a user's latest snapshot (encoded) for ttl.
+	Publish(ctx context.Context, username string, data []byte, ttl time.Duration) error
+	// Latest returns the user's published snapshot, or nil when there is none.
+	Latest(ctx context.Context, username string) ([]byte, error)
+}
+
 // Options configure a Hub.
 type Options struct {
 	Interval   time.Duration // normal poll interval (default 3 s)
 	MaxBackoff time.Duration // longest wait after failures or slow polls (default 30 s)
 	Timeout    time.Duration // bound on one poll (default 10 s)
 	Logger     *slog.Logger
+	// Shared, when set, makes instances take turns: per user, one poll of
+	// PVE per interval across all of them.
+	Shared Shared
 }
 
 // Hub runs one poller per user with open pages. It is safe for concurrent
@@ -61,8 +78,8 @@ type Hub struct {
 
 // feed is one user's poller and subscribers.
 type feed struct {
-	id     lxc.Identity // the newest identity a subscriber brought
-	subs   map[chan Snapshot]struct{}
+	id     lxc.Identity // the identity polled with: the newest live one
+	subs   map[chan Snapshot]lxc.Identity
 	last   Snapshot
 	have   bool
 	cancel context.CancelFunc
@@ -108,13 +125,13 @@ func (h *Hub) Subscribe(id lxc.Identity) (<-chan Snapshot, func(), error) {
 	f, ok := h.users[id.Username]
 	if !ok {
 		ctx, cancel := context.WithCancel(context.Background())
-		f = &feed{subs: map[chan Snapshot]struct{}{}, cancel: cancel}
+		f = &feed{subs: map[chan Snapshot]lxc.Identity{}, cancel: cancel}
 		h.users[id.Username] = f
 		h.wg.Add(1)
 		go h.poll(ctx, id.Username, f)
 	}
 	f.id = id
-	f.subs[ch] = struct{}{}
+	f.subs[ch] = id
 	if f.have {
 		ch <- h.apply(id.Username, f.last, time.Now())
 	}
@@ -209,7 +226,11 @@ func (h *Hub) apply(username string, snap Snapshot, now time.Time) Snapshot {
 // be held.
 func (h *Hub) publish(username string, f *feed, now time.Time) {
 	snap := h.apply(username, f.last, now)
-	for ch := range f.subs {
+	dead := lxc.ErrorCode(snap.Err) == lxc.EUnauthorized
+	for ch, id := range f.subs {
+		if dead && id.Ticket != f.id.Ticket {
+			continue // another session's ticket died, not this one's
+		}
 		select {
 		case <-ch: // drop the unread older snapshot
 		default:
@@ -258,11 +279,16 @@ func (h *Hub) poll(ctx context.Context, username string, f *feed) {
 
 		start := time.Now()
 		pctx, cancel := context.WithTimeout(ctx, h.opts.Timeout)
-		snap, err := h.fetch(pctx, id, prev)
+		snap, fresh, err := h.obtain(pctx, username, id, prev)
 		cancel()
 		took := time.Since(start)
 		if ctx.Err() != nil {
 			return
+		}
+		if !fresh {
+			// Another instance leads and has published nothing new yet.
+			wait = h.opts.Interval
+			continue
 		}
 		h.mu.Lock()
 		if err != nil {
@@ -278,19 +304,102 @@ func (h *Hub) poll(ctx context.Context, username string, f *feed) {
 		wait = h.nextWait(wait, took, err)
 		if err != nil {
 			h.log.Warn("live: poll failed", "user", username, "retry_in", wait, "err", err)
-			if lxc.ErrorCode(err) == lxc.EUnauthorized {
-				// The ticket is dead; pages send the person to sign in. A
-				// later subscriber (signed in again) starts a new poller.
-				h.mu.Lock()
-				if h.users[username] == f {
-					delete(h.users, username)
-				}
-				h.mu.Unlock()
-				f.cancel()
+		}
+		if lxc.ErrorCode(err) == lxc.EUnauthorized {
+			if !h.dropDeadTicket(username, f, id) {
 				return
 			}
+			wait = 0 // poll again at once with the live ticket
 		}
 	}
+}
+
+// dropDeadTicket handles a ticket PVE refused: the pages of that session
+// got the refusal (they end it); the poller goes on with another session's
+// ticket if the user has pages open in one. It reports whether to go on.
+func (h *Hub) dropDeadTicket(username string, f *feed, dead lxc.Identity) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, id := range f.subs {
+		if id.Ticket != dead.Ticket {
+			f.id = id
+			f.last.Err = nil // the refusal was that session's only
+			return true
+		}
+	}
+	// No other session: a later subscriber (signed in again) starts a new
+	// poller.
+	if h.users[username] == f {
+		delete(h.users, username)
+	}
+	f.cancel()
+	return false
+}
+
+// obtain gets this interval's snapshot: from PVE, or, when another instance
+// leads the polling for this user, from what it published. fresh is false
+// when there is nothing new to show.
+func (h *Hub) obtain(ctx context.Context, username string, id lxc.Identity, prev Snapshot) (snap Snapshot, fresh bool, err error) {
+	sh := h.opts.Shared
+	if sh == nil {
+		snap, err = h.fetch(ctx, id, prev)
+		return snap, true, err
+	}
+	lead, lerr := sh.TryLead(ctx, username, h.opts.Interval)
+	if lerr != nil || lead {
+		snap, err = h.fetch(ctx, id, prev)
+		// A refused ticket is this session's own news, never shared.
+		if lerr == nil && lxc.ErrorCode(err) != lxc.EUnauthorized {
+			if data, eerr := encodeShared(snap, err); eerr == nil {
+				if perr := sh.Publish(ctx, username, data, 3*h.opts.Interval); perr != nil {
+					h.log.Warn("live: publish snapshot", "user", username, "err", perr)
+				}
+			}
+		}
+		return snap, true, err
+	}
+	data, rerr := sh.Latest(ctx, username)
+	if rerr != nil || data == nil {
+		return Snapshot{}, false, nil
+	}
+	snap, derr := decodeShared(data)
+	if derr != nil || (!snap.FetchedAt.After(prev.FetchedAt) && snap.Err == nil) {
+		return Snapshot{}, false, nil
+	}
+	err, snap.Err = snap.Err, nil
+	return snap, true, err
+}
+
+// sharedSnapshot is a Snapshot as instances exchange it. An error travels
+// as its code only.
+type sharedSnapshot struct {
+	Containers []lxc.Container
+	Nodes      []lxc.Node
+	Perms      lxc.Permissions
+	PermsAt    time.Time
+	FetchedAt  time.Time
+	Err        lxc.Code `json:",omitempty"`
+}
+
+func encodeShared(s Snapshot, err error) ([]byte, error) {
+	out := sharedSnapshot{Containers: s.Containers, Nodes: s.Nodes, Perms: s.Perms, PermsAt: s.PermsAt, FetchedAt: s.FetchedAt}
+	if err != nil {
+		out.Err = lxc.ErrorCode(err)
+	}
+	return json.Marshal(out)
+}
+
+// decodeShared reads a published snapshot; a poll error travels in its Err.
+func decodeShared(data []byte) (Snapshot, error) {
+	var in sharedSnapshot
+	if err := json.Unmarshal(data, &in); err != nil {
+		return Snapshot{}, err
+	}
+	snap := Snapshot{Containers: in.Containers, Nodes: in.Nodes, Perms: in.Perms, PermsAt: in.PermsAt, FetchedAt: in.FetchedAt}
+	if in.Err != "" {
+		snap.Err = &lxc.Error{Code: in.Err, Message: "reported by the instance that polls for this user"}
+	}
+	return snap, nil
 }
 
 // nextWait is the pause before the next poll: the interval normally,

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lxc-manager/lxc-manager/internal/lxc"
+	"github.com/lxc-manager/lxc-manager/internal/testutil/redistest"
 )
 
 // counter is a Fetcher that counts polls per user.
@@ -195,5 +196,91 @@ func TestSubscribeAfterClose(t *testing.T) {
 	h.Close()
 	if _, _, err := h.Subscribe(lxc.Identity{Username: "u"}); !errors.Is(err, ErrClosed) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestInstancesShareOnePoll runs two hubs (two dashboard instances) on one
+// Redis: a user with pages on both still costs one PVE poll per interval.
+func TestInstancesShareOnePoll(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	c := &counter{calls: map[string]int{}}
+	const interval = 100 * time.Millisecond
+	a := New(c.fetch, Options{Interval: interval, Shared: NewRedisShared(rdb, "a")})
+	b := New(c.fetch, Options{Interval: interval, Shared: NewRedisShared(rdb, "b")})
+	defer a.Close()
+	defer b.Close()
+	user := "shared-" + time.Now().Format("150405.000000") + "@pve"
+	cha, leaveA, _ := a.Subscribe(lxc.Identity{Username: user})
+	chb, leaveB, _ := b.Subscribe(lxc.Identity{Username: user})
+	defer leaveA()
+	defer leaveB()
+	start := time.Now()
+	for range 5 {
+		receive(t, cha)
+		receive(t, chb)
+	}
+	elapsed := time.Since(start)
+	polls := c.count(user)
+	intervals := int(elapsed/interval) + 2
+	t.Logf("%d polls in %v (%d intervals) for pages on two instances", polls, elapsed.Round(time.Millisecond), intervals)
+	if polls > intervals {
+		t.Errorf("%d polls in %d intervals: the instances did not share", polls, intervals)
+	}
+	// The follower shows the leader's error too.
+	c.mu.Lock()
+	c.err = &lxc.Error{Code: lxc.EUnreachable}
+	c.mu.Unlock()
+	for _, ch := range []<-chan Snapshot{cha, chb} {
+		var s Snapshot
+		for range 50 {
+			if s = receive(t, ch); s.Stale() {
+				break
+			}
+		}
+		if lxc.ErrorCode(s.Err) != lxc.EUnreachable {
+			t.Errorf("instance did not learn of the failure: %v", s.Err)
+		}
+	}
+}
+
+// TestOneDeadTicketEndsOnlyItsSession: a user with pages in two sessions,
+// one of whose ticket PVE refuses; only that session's pages hear of it.
+func TestOneDeadTicketEndsOnlyItsSession(t *testing.T) {
+	var mu sync.Mutex
+	calls := map[string]int{}
+	fetch := func(_ context.Context, id lxc.Identity, _ Snapshot) (Snapshot, error) {
+		mu.Lock()
+		calls[id.Ticket]++
+		mu.Unlock()
+		if id.Ticket == "dead" {
+			return Snapshot{}, &lxc.Error{Code: lxc.EUnauthorized}
+		}
+		return Snapshot{Containers: []lxc.Container{{VMID: 101}}}, nil
+	}
+	h := New(fetch, Options{Interval: 20 * time.Millisecond})
+	defer h.Close()
+	good, leaveGood, _ := h.Subscribe(lxc.Identity{Username: "u@pve", Ticket: "live"})
+	defer leaveGood()
+	bad, leaveBad, _ := h.Subscribe(lxc.Identity{Username: "u@pve", Ticket: "dead"}) // newest: polled with
+	var s Snapshot
+	for range 20 {
+		if s = receive(t, bad); s.Err != nil {
+			break
+		}
+	}
+	if lxc.ErrorCode(s.Err) != lxc.EUnauthorized {
+		t.Fatalf("dead session got %v", s.Err)
+	}
+	leaveBad()
+	for range 3 {
+		if s := receive(t, good); s.Err != nil {
+			t.Fatalf("live session got %v", s.Err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if calls["live"] == 0 {
+		t.Error("the poller did not go on with the live ticket")
 	}
 }

@@ -61,6 +61,7 @@ func runLoad(t *testing.T, clients int, duration, liveInterval time.Duration) {
 	if liveInterval <= 0 {
 		liveInterval = 3 * time.Second
 	}
+	t.Logf("dashboard %s, simulator %s, Redis %s", st.URL, st.SimServer.URL, st.Redis.URL)
 	accounts := loadAccounts(t, st)
 	ctx, cancel := context.WithTimeout(context.Background(), duration+5*time.Minute)
 	defer cancel()

@@ -91,6 +91,9 @@ type Config struct {
 	ServeMetrics bool
 	// Checks decide GET /readyz: each names a dependency and how to ask it.
 	Checks []Check
+	// LiveShared lets several instances share one PVE poll per user
+	// (nil: this instance polls for its own pages).
+	LiveShared live.Shared
 }
 
 // Check is one dependency /readyz asks: Redis, PVE.
@@ -138,7 +141,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, pages: pages}
-	s.live = live.New(s.fetchOverview, live.Options{Interval: cfg.LiveInterval, Logger: cfg.Logger})
+	s.live = live.New(s.fetchOverview, live.Options{Interval: cfg.LiveInterval, Logger: cfg.Logger, Shared: cfg.LiveShared})
 	s.handler = s.routes()
 	return s, nil
 }
