@@ -3,7 +3,8 @@
 # LXC Manager container image: one static binary on a distroless base (no
 # shell, no package manager), running as uid/gid 65532.
 #
-#   docker build -t lxc-manager .
+#   docker build --build-arg VERSION=1.2.3 -t lxc-manager .
+#   docker run --rm lxc-manager version
 #   docker run --rm --env-file deploy/lxc-manager.env -p 127.0.0.1:3001:3001 lxc-manager
 #
 # The dashboard speaks plain HTTP on port 3001 and expects a TLS-terminating
@@ -14,6 +15,9 @@
 # release of that line; go.mod's `go` line is the minimum it must satisfy
 # (the image sets GOTOOLCHAIN=local, so it never downloads another toolchain).
 ARG GO_VERSION=1.26
+
+# The release: what `lxc-manager version` prints and the image label.
+ARG VERSION=dev
 
 # ---- build ----------------------------------------------------------------
 # The build stage runs on the builder's own platform and cross-compiles for
@@ -31,13 +35,15 @@ COPY cmd ./cmd
 COPY internal ./internal
 
 # No cgo (a fully static binary that needs no libc), no local paths in the
-# binary, no symbol table or DWARF. The cache mount only speeds up rebuilds;
-# it never ends up in an image layer.
+# binary, no symbol table or DWARF, and the release stamped in for
+# `lxc-manager version`. The cache mount only speeds up rebuilds; it never
+# ends up in an image layer.
 ARG TARGETOS
 ARG TARGETARCH
+ARG VERSION
 RUN --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags "-s -w" -o /out/lxc-manager ./cmd/lxc-manager
+    go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/lxc-manager ./cmd/lxc-manager
 
 # ---- run ------------------------------------------------------------------
 # distroless/static brings CA certificates (used to verify PVE when neither a
@@ -45,7 +51,7 @@ RUN --mount=type=cache,target=/root/.cache/go-build \
 # /etc/passwd with the nonroot user; nothing else.
 FROM gcr.io/distroless/static-debian12:nonroot
 
-ARG VERSION=dev
+ARG VERSION
 LABEL org.opencontainers.image.title="LXC Manager" \
       org.opencontainers.image.description="Web dashboard for the LXC containers of a Proxmox VE cluster" \
       org.opencontainers.image.version="${VERSION}"
@@ -55,6 +61,9 @@ COPY --from=build /out/lxc-manager /usr/local/bin/lxc-manager
 # Inside a container the dashboard must listen on all interfaces, or the
 # published port cannot reach it (the binary's own default is 127.0.0.1:3001).
 # Publish the port on the host's loopback only and let the TLS proxy reach it.
+# /metrics is served on this port too unless METRICS_ADDR is set (e.g.
+# METRICS_ADDR=0.0.0.0:9101, as deploy/compose.yaml does, with that port
+# published on an internal address only).
 ENV LISTEN_ADDR=0.0.0.0:3001
 EXPOSE 3001
 
@@ -65,9 +74,10 @@ USER 65532:65532
 
 # No HEALTHCHECK: the image has no shell, curl or wget to run one, on purpose.
 # Probe the dashboard over HTTP from outside instead:
-#   GET /healthz  200 while the process is serving (liveness)
-#   GET /readyz   200 only while Redis and Proxmox VE answer (readiness; do
-#                 not restart on it, a PVE outage is not cured by restarts)
+#   GET /healthz  200 "ok" while the process is serving (liveness)
+#   GET /readyz   200 {"status":"ok"} only while Redis and Proxmox VE answer,
+#                 else 503 {"status":"unavailable","down":[...]} (readiness;
+#                 do not restart on it, a PVE outage is not cured by restarts)
 # e.g. Kubernetes httpGet probes, or the health check of the load balancer.
 
 # SIGTERM makes the dashboard finish requests in flight, end the live-update
