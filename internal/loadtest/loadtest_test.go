@@ -24,23 +24,31 @@ import (
 const goroutineMargin = 10
 
 // TestLoad is the load test of docs/benchmarks-session.md: 1,000 clients
-// (LOADTEST_CLIENTS) of 20 users sign in and browse the whole stack (the
-// simulator, a private redis-server, the dashboard) for 30 s
-// (LOADTEST_DURATION). It requires no errors, no lost sessions, no
-// goroutines left behind, and exactly one session:* key in Redis per
-// signed-in client, none after they sign out.
+// of 20 users sign in and browse the whole stack (the simulator, a private
+// redis-server, the dashboard) for 30 s, pausing 100-500 ms between
+// requests. It requires no errors, no lost sessions, no goroutines left
+// behind, and exactly one session:* key in Redis per signed-in client,
+// none after they sign out.
 //
-// It is opt-in: LOADTEST=1 go test -run TestLoad -v ./internal/loadtest
+// It is opt-in: LOADTEST=1 go test -count=1 -run TestLoad -v ./internal/loadtest
+// Knobs: LOADTEST_DURATION (30s), LOADTEST_CLIENTS (1000), LOADTEST_USERS
+// (20), LOADTEST_PAUSE (100ms-500ms).
 func TestLoad(t *testing.T) {
 	if os.Getenv("LOADTEST") != "1" {
-		t.Skip("load test is opt-in: LOADTEST=1 go test -run TestLoad -v ./internal/loadtest (LOADTEST_DURATION=30s, LOADTEST_CLIENTS=1000)")
+		t.Skip("load test is opt-in: LOADTEST=1 go test -count=1 -run TestLoad -v ./internal/loadtest " +
+			"(LOADTEST_DURATION=30s LOADTEST_CLIENTS=1000 LOADTEST_USERS=20 LOADTEST_PAUSE=100ms-500ms)")
 	}
 	if os.Getenv("REDIS_URL") != "" {
 		t.Skip("the load test counts every session:* key, so it needs its own redis-server: unset REDIS_URL")
 	}
-	duration := envDuration(t, "LOADTEST_DURATION", 30*time.Second)
-	clients := envInt(t, "LOADTEST_CLIENTS", 1000)
-	runLoad(t, clients, duration, 0)
+	minPause, maxPause := envPause(t, "LOADTEST_PAUSE", 100*time.Millisecond, 500*time.Millisecond)
+	runLoad(t, loadParams{
+		clients:  envInt(t, "LOADTEST_CLIENTS", 1000),
+		users:    envInt(t, "LOADTEST_USERS", 20),
+		duration: envDuration(t, "LOADTEST_DURATION", 30*time.Second),
+		minPause: minPause,
+		maxPause: maxPause,
+	})
 }
 
 // TestLoadSmall runs the same checks with a few clients for a moment, so
@@ -52,25 +60,39 @@ func TestLoadSmall(t *testing.T) {
 	if os.Getenv("REDIS_URL") != "" {
 		t.Skip("counts every session:* key, so it needs its own redis-server: unset REDIS_URL")
 	}
-	runLoad(t, 12, 1500*time.Millisecond, 250*time.Millisecond)
+	runLoad(t, loadParams{clients: 12, users: 6, duration: 1500 * time.Millisecond, liveInterval: 250 * time.Millisecond})
 }
 
-// runLoad runs the load and its checks; liveInterval 0 is the default 3 s.
-func runLoad(t *testing.T, clients int, duration, liveInterval time.Duration) {
-	st := apptest.Start(t, apptest.Options{Sim: pvesim.Options{Scenario: "demo"}, LiveInterval: liveInterval})
+// loadParams shape a run; zero pauses and liveInterval take the defaults
+// (100-500 ms, 3 s).
+type loadParams struct {
+	clients, users     int
+	duration           time.Duration
+	minPause, maxPause time.Duration
+	liveInterval       time.Duration
+}
+
+// runLoad runs the load and its checks.
+func runLoad(t *testing.T, p loadParams) {
+	st := apptest.Start(t, apptest.Options{Sim: pvesim.Options{Scenario: "demo"}, LiveInterval: p.liveInterval})
+	liveInterval := p.liveInterval
 	if liveInterval <= 0 {
 		liveInterval = 3 * time.Second
 	}
-	t.Logf("dashboard %s, simulator %s, Redis %s", st.URL, st.SimServer.URL, st.Redis.URL)
-	accounts := loadAccounts(t, st)
+	clients, duration := p.clients, p.duration
+	accounts := loadAccounts(t, st, p.users)
 	ctx, cancel := context.WithTimeout(context.Background(), duration+5*time.Minute)
 	defer cancel()
 
 	goroutinesBefore := runtime.NumGoroutine()
-	fleet, err := loadtest.New(loadtest.Config{BaseURL: st.URL, Accounts: accounts, Clients: clients, Duration: duration})
+	fleet, err := loadtest.New(loadtest.Config{BaseURL: st.URL, Accounts: accounts, Clients: clients, Duration: duration,
+		MinPause: p.minPause, MaxPause: p.maxPause})
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg := fleet.Config()
+	t.Logf("dashboard %s, simulator %s, Redis %s; %d clients of %d users, pauses %v-%v, %v",
+		st.URL, st.SimServer.URL, st.Redis.URL, clients, len(accounts), cfg.MinPause, cfg.MaxPause, duration)
 	t.Cleanup(fleet.CloseIdleConnections)
 
 	began := time.Now()
@@ -141,11 +163,11 @@ func runLoad(t *testing.T, clients int, duration, liveInterval time.Duration) {
 	}
 }
 
-// loadAccounts returns the 20 accounts the clients use: the demo
+// loadAccounts returns n accounts (at least 4) for the clients: the demo
 // scenario's root, alice, auditor and carol (pam, pve and an LDAP realm)
-// and 16 more pve users, half of them auditors of everything, half
-// power users of pool dev.
-func loadAccounts(t *testing.T, st *apptest.Stack) []loadtest.Account {
+// and n-4 more pve users, half of them auditors of everything, half power
+// users of pool dev.
+func loadAccounts(t *testing.T, st *apptest.Stack, n int) []loadtest.Account {
 	t.Helper()
 	accounts := []loadtest.Account{
 		{Username: "root", Realm: "pam", Password: "proxmox"},
@@ -153,8 +175,8 @@ func loadAccounts(t *testing.T, st *apptest.Stack) []loadtest.Account {
 		{Username: "auditor", Realm: "pve", Password: "auditor-pass"},
 		{Username: "carol", Realm: "corp", Password: "carol-pass"},
 	}
-	for i := range 16 {
-		a := loadtest.Account{Username: fmt.Sprintf("load%02d", i+1), Realm: "pve", Password: "load-pass"}
+	for i := range max(n-len(accounts), 0) {
+		a := loadtest.Account{Username: fmt.Sprintf("load%03d", i+1), Realm: "pve", Password: "load-pass"}
 		st.Sim.SetUser(pvesim.User{ID: a.UserID(), Password: a.Password})
 		path, role := "/", "PVEAuditor"
 		if i%2 == 1 {
@@ -221,6 +243,22 @@ func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
 		t.Fatalf("%s=%q: want a positive duration such as 30s", name, v)
 	}
 	return d
+}
+
+// envPause reads "MIN-MAX" durations, e.g. "100ms-500ms".
+func envPause(t *testing.T, name string, defMin, defMax time.Duration) (time.Duration, time.Duration) {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return defMin, defMax
+	}
+	lo, hi, ok := strings.Cut(v, "-")
+	minPause, err1 := time.ParseDuration(lo)
+	maxPause, err2 := time.ParseDuration(hi)
+	if !ok || err1 != nil || err2 != nil || minPause <= 0 || maxPause < minPause {
+		t.Fatalf("%s=%q: want MIN-MAX durations such as 100ms-500ms", name, v)
+	}
+	return minPause, maxPause
 }
 
 func envInt(t *testing.T, name string, def int) int {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -70,27 +71,93 @@ func BenchmarkAuthenticatedRequest(b *testing.B) {
 			}
 		}
 	}
+	rc, err := session.NewRedisClient(st.Redis.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = rc.Close() })
+	ctx := context.Background()
+	key := session.Key(id)
+	if err := rc.Get(ctx, key).Err(); err != nil { // also opens the connection
+		b.Fatalf("GET %s: %v", key, err)
+	}
+	roundTrip := func(b *testing.B) {
+		if _, err := rc.Get(ctx, key).Bytes(); err != nil {
+			b.Fatal(err)
+		}
+	}
+
 	b.Run("unauthenticated", func(b *testing.B) { fetch(b, benchPublic404) })
 	b.Run("authenticated", func(b *testing.B) { fetch(b, benchProtected404) })
 	b.Run("redis-roundtrip", func(b *testing.B) {
-		rc, err := session.NewRedisClient(st.Redis.URL)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer rc.Close()
-		ctx := context.Background()
-		key := session.Key(id)
-		if err := rc.Get(ctx, key).Err(); err != nil { // also opens the connection
-			b.Fatalf("GET %s: %v", key, err)
-		}
 		b.ReportAllocs()
 		b.ResetTimer()
 		for range b.N {
-			if _, err := rc.Get(ctx, key).Bytes(); err != nil {
-				b.Fatal(err)
-			}
+			roundTrip(b)
 		}
 	})
+	// paired takes turns with the three, one each per iteration, and
+	// reports the median of each and of the difference that the target
+	// is about; slow drift of the machine hits all three alike.
+	b.Run("paired", func(b *testing.B) {
+		var unauth, auth, redis benchDurations
+		for range b.N {
+			unauth.time(func() { fetch1(b, c, st.URL+benchPublic404) })
+			auth.time(func() { fetch1(b, c, st.URL+benchProtected404) })
+			redis.time(func() { roundTrip(b) })
+		}
+		reportPaired(b, unauth, auth, redis)
+	})
+}
+
+// fetch1 is one GET of url with Accept: text/plain that must answer 404.
+func fetch1(b *testing.B, c *http.Client, url string) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/plain")
+	resp, err := c.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := drain(resp); err != nil {
+		b.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusNotFound {
+		b.Fatalf("GET %s: status %d, want 404", url, resp.StatusCode)
+	}
+}
+
+// benchDurations collects the duration of each call of one kind.
+type benchDurations []time.Duration
+
+func (d *benchDurations) time(f func()) {
+	start := time.Now()
+	f()
+	*d = append(*d, time.Since(start))
+}
+
+func (d benchDurations) median() time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// reportPaired reports the medians of one paired run in µs: each kind's,
+// the session's cost (authenticated - unauthenticated) and what it adds
+// beyond one Redis round trip.
+func reportPaired(b *testing.B, unauth, auth, redis benchDurations) {
+	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+	u, a, r := unauth.median(), auth.median(), redis.median()
+	b.ReportMetric(us(u), "unauth-p50-us")
+	b.ReportMetric(us(a), "auth-p50-us")
+	b.ReportMetric(us(r), "redis-p50-us")
+	b.ReportMetric(us(a-u), "session-p50-us")
+	b.ReportMetric(us(a-u-r), "beyond-redis-p50-us")
 }
 
 // BenchmarkSessionMiddleware serves the same two requests straight through
@@ -130,88 +197,136 @@ func BenchmarkSessionMiddleware(b *testing.B) {
 	}
 	b.Run("unauthenticated", func(b *testing.B) { serve(b, benchPublic404) })
 	b.Run("authenticated", func(b *testing.B) { serve(b, benchProtected404) })
+
+	rc, err := session.NewRedisClient(st.Redis.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = rc.Close() })
+	ctx := context.Background()
+	key := session.Key(benchSessionID(b, st, c))
+	b.Run("paired", func(b *testing.B) {
+		one := func(path string) {
+			req := httptest.NewRequest(http.MethodGet, path, nil)
+			req.Header.Set("Accept", "text/plain")
+			req.AddCookie(ck)
+			rec := httptest.NewRecorder()
+			d.Server.ServeHTTP(rec, req)
+			if rec.Code != http.StatusNotFound {
+				b.Fatalf("GET %s: status %d, want 404", path, rec.Code)
+			}
+		}
+		var unauth, auth, redis benchDurations
+		for range b.N {
+			unauth.time(func() { one(benchPublic404) })
+			auth.time(func() { one(benchProtected404) })
+			redis.time(func() {
+				if err := rc.Get(ctx, key).Err(); err != nil {
+					b.Fatal(err)
+				}
+			})
+		}
+		reportPaired(b, unauth, auth, redis)
+	})
 }
 
 // BenchmarkSignIn measures a successful sign-in (POST /login, root@pam)
 // against the simulator with no failure delay and real Redis, and the
 // simulator's own time for the ticket call the dashboard makes (POST
 // /api2/json/access/ticket over HTTPS on a kept-alive connection), so the
-// dashboard's share is dashboard - simulator. The simulator's part
-// includes PVE's RSA-SHA256 ticket signature.
+// dashboard's share is dashboard - simulator; paired takes turns with the
+// two and reports the medians. The simulator's part includes PVE's
+// RSA-SHA256 ticket signature.
 func BenchmarkSignIn(b *testing.B) {
 	st := apptest.Start(b, apptest.Options{Sim: pvesim.Options{Scenario: "demo"}})
 
-	b.Run("dashboard", func(b *testing.B) {
-		// No cookie jar: every sign-in comes from a fresh browser. The
-		// sessions are deleted in batches, outside the timer, so Redis does
-		// not grow with b.N.
-		c := &http.Client{
-			Timeout:       20 * time.Second,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	// No cookie jar: every sign-in comes from a fresh browser. The
+	// sessions are deleted in batches, outside the timer, so Redis does
+	// not grow with b.N.
+	browser := &http.Client{
+		Timeout:       20 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	loginForm := url.Values{"username": {"root"}, "realm": {"pam"}, "password": {rootPassword}}.Encode()
+	var cookies []string
+	b.Cleanup(func() { benchDeleteSessions(b, st, cookies) })
+	signIn := func(b *testing.B) {
+		req, err := http.NewRequest(http.MethodPost, st.URL+"/login", strings.NewReader(loginForm))
+		if err != nil {
+			b.Fatal(err)
 		}
-		body := url.Values{"username": {"root"}, "realm": {"pam"}, "password": {rootPassword}}.Encode()
-		var cookies []string
-		b.Cleanup(func() { benchDeleteSessions(b, st, cookies) })
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := browser.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := drain(resp); err != nil {
+			b.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusSeeOther {
+			b.Fatalf("sign-in: status %d", resp.StatusCode)
+		}
+		for _, rc := range resp.Cookies() {
+			if rc.Name == "lxc-session" {
+				cookies = append(cookies, rc.Value)
+			}
+		}
+		if len(cookies) >= 256 {
+			b.StopTimer()
+			benchDeleteSessions(b, st, cookies)
+			cookies = cookies[:0]
+			b.StartTimer()
+		}
+	}
+
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(st.SimServer.CertPEM) {
+		b.Fatal("simulator certificate does not parse")
+	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	b.Cleanup(tr.CloseIdleConnections)
+	pve := &http.Client{Transport: tr, Timeout: 20 * time.Second}
+	ticketForm := url.Values{"username": {"root@pam"}, "password": {rootPassword}}.Encode()
+	ticket := func(b *testing.B) {
+		req, err := http.NewRequest(http.MethodPost, st.SimServer.URL+"/api2/json/access/ticket", strings.NewReader(ticketForm))
+		if err != nil {
+			b.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := pve.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := drain(resp); err != nil {
+			b.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("ticket: status %d", resp.StatusCode)
+		}
+	}
+
+	b.Run("dashboard", func(b *testing.B) {
 		b.ReportAllocs()
-		b.ResetTimer()
 		for range b.N {
-			req, err := http.NewRequest(http.MethodPost, st.URL+"/login", strings.NewReader(body))
-			if err != nil {
-				b.Fatal(err)
-			}
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			resp, err := c.Do(req)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := drain(resp); err != nil {
-				b.Fatal(err)
-			}
-			if resp.StatusCode != http.StatusSeeOther {
-				b.Fatalf("sign-in: status %d", resp.StatusCode)
-			}
-			for _, rc := range resp.Cookies() {
-				if rc.Name == "lxc-session" {
-					cookies = append(cookies, rc.Value)
-				}
-			}
-			if len(cookies) >= 256 {
-				b.StopTimer()
-				benchDeleteSessions(b, st, cookies)
-				cookies = cookies[:0]
-				b.StartTimer()
-			}
+			signIn(b)
 		}
 	})
-
 	b.Run("simulator", func(b *testing.B) {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(st.SimServer.CertPEM) {
-			b.Fatal("simulator certificate does not parse")
-		}
-		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
-		defer tr.CloseIdleConnections()
-		c := &http.Client{Transport: tr, Timeout: 20 * time.Second}
-		body := url.Values{"username": {"root@pam"}, "password": {rootPassword}}.Encode()
 		b.ReportAllocs()
-		b.ResetTimer()
 		for range b.N {
-			req, err := http.NewRequest(http.MethodPost, st.SimServer.URL+"/api2/json/access/ticket", strings.NewReader(body))
-			if err != nil {
-				b.Fatal(err)
-			}
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			resp, err := c.Do(req)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := drain(resp); err != nil {
-				b.Fatal(err)
-			}
-			if resp.StatusCode != http.StatusOK {
-				b.Fatalf("ticket: status %d", resp.StatusCode)
-			}
+			ticket(b)
 		}
+	})
+	b.Run("paired", func(b *testing.B) {
+		var dash, sim benchDurations
+		for range b.N {
+			dash.time(func() { signIn(b) })
+			sim.time(func() { ticket(b) })
+		}
+		us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+		b.ReportMetric(us(dash.median()), "dashboard-p50-us")
+		b.ReportMetric(us(sim.median()), "simulator-p50-us")
+		b.ReportMetric(us(dash.median()-sim.median()), "added-p50-us")
 	})
 }
 
