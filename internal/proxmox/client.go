@@ -84,7 +84,11 @@ func New(opts Options) (*Client, error) {
 		Proxy:               http.ProxyFromEnvironment,
 		TLSClientConfig:     tlsConf,
 		TLSHandshakeTimeout: 5 * time.Second,
-		MaxIdleConnsPerHost: 32,
+		// Bound the connections to PVE: a burst of pages must queue for a
+		// connection, not open a TLS handshake each (pveproxy allows 800
+		// in all, for everyone).
+		MaxConnsPerHost:     64,
+		MaxIdleConnsPerHost: 64,
 		// PVE closes idle keep-alive connections after 5 s; stay below it.
 		IdleConnTimeout:   4 * time.Second,
 		ForceAttemptHTTP2: false,

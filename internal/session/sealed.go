@@ -26,28 +26,52 @@ const (
 	fieldCSRF   = "csrfToken"
 )
 
-// Load returns the session with its secrets opened. A session whose sealed
-// values do not open (another secret, tampering, values moved from another
-// session) counts as not found: the error matches ErrNotFound and wraps
-// ErrSealedField.
+// Load returns the session with its secrets still sealed (Sealed reports
+// true): most requests never need them, and opening costs. Open them with
+// Open when PVE is to be called.
 func (s *SealedStore) Load(ctx context.Context, id string) (Session, error) {
 	sess, err := s.inner.Load(ctx, id)
 	if err != nil {
 		return Session{}, err
 	}
-	if sess.Ticket, err = s.codec.OpenField(id, fieldTicket, sess.Ticket); err != nil {
-		return Session{}, fmt.Errorf("%w: %w", ErrNotFound, err)
-	}
-	if sess.CSRFToken, err = s.codec.OpenField(id, fieldCSRF, sess.CSRFToken); err != nil {
-		return Session{}, fmt.Errorf("%w: %w", ErrNotFound, err)
-	}
+	sess.sealed = true
 	return sess, nil
 }
 
-// Save seals the secrets and saves the session.
+// Open returns sess with its ticket and CSRF token opened. Values that do
+// not open (another secret, tampering, values copied from another session)
+// give an error matching ErrNotFound and ErrSealedField: the session is
+// unusable.
+func (s *SealedStore) Open(sess Session) (Session, error) {
+	return open(s.codec, sess)
+}
+
+func open(codec *Codec, sess Session) (Session, error) {
+	if !sess.sealed {
+		return sess, nil
+	}
+	var err error
+	if sess.Ticket, err = codec.OpenField(sess.ID, fieldTicket, sess.Ticket); err != nil {
+		return Session{}, fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	if sess.CSRFToken, err = codec.OpenField(sess.ID, fieldCSRF, sess.CSRFToken); err != nil {
+		return Session{}, fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	sess.sealed = false
+	return sess, nil
+}
+
+// OpenSession opens a session loaded through a SealedStore with codec (the
+// same codec the store seals with).
+func (c *Codec) OpenSession(sess Session) (Session, error) { return open(c, sess) }
+
+// Save seals the secrets (unless they still are) and saves the session.
 func (s *SealedStore) Save(ctx context.Context, sess Session, ttl time.Duration) error {
 	if err := validateSave(sess, ttl); err != nil {
 		return err
+	}
+	if sess.sealed {
+		return s.inner.Save(ctx, sess, ttl)
 	}
 	var err error
 	if sess.Ticket, err = s.codec.SealField(sess.ID, fieldTicket, sess.Ticket); err != nil {
@@ -64,24 +88,16 @@ func (s *SealedStore) Delete(ctx context.Context, id string) error {
 	return s.inner.Delete(ctx, id)
 }
 
-// ListUser returns the user's sessions with their secrets opened; sessions
-// whose values do not open are left out.
+// ListUser returns the user's sessions with their secrets still sealed.
 func (s *SealedStore) ListUser(ctx context.Context, username string) ([]Session, error) {
 	list, err := s.inner.ListUser(ctx, username)
 	if err != nil {
 		return nil, err
 	}
-	out := list[:0]
-	for _, sess := range list {
-		t, terr := s.codec.OpenField(sess.ID, fieldTicket, sess.Ticket)
-		c, cerr := s.codec.OpenField(sess.ID, fieldCSRF, sess.CSRFToken)
-		if terr != nil || cerr != nil {
-			continue
-		}
-		sess.Ticket, sess.CSRFToken = t, c
-		out = append(out, sess)
+	for i := range list {
+		list[i].sealed = true
 	}
-	return out, nil
+	return list, nil
 }
 
 // TryLock passes through to the wrapped store.

@@ -105,24 +105,44 @@ func TestSealedStoreKeepsNoPlainSecretsInRedis(t *testing.T) {
 	if strings.Contains(raw, in.Ticket) || strings.Contains(raw, in.CSRFToken) || strings.Contains(raw, "PVE:") {
 		t.Errorf("Redis holds a usable secret: %s", raw)
 	}
-	out, err := store.Load(ctx, id)
-	if err != nil || out.Ticket != in.Ticket || out.CSRFToken != in.CSRFToken || out.Username != "root@pam" {
-		t.Fatalf("Load = %+v, %v", out, err)
+	loaded, err := store.Load(ctx, id)
+	if err != nil || !loaded.Sealed() || loaded.Ticket == in.Ticket {
+		t.Fatalf("Load = %+v, %v; want the secrets still sealed", loaded, err)
+	}
+	out, err := store.Open(loaded)
+	if err != nil || out.Sealed() || out.Ticket != in.Ticket || out.CSRFToken != in.CSRFToken || out.Username != "root@pam" {
+		t.Fatalf("Open = %+v, %v", out, err)
+	}
+	// Saving a still-sealed session does not seal twice.
+	if err := store.Save(ctx, loaded, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := store.Load(ctx, id); err != nil {
+		t.Fatal(err)
+	} else if o, err := store.Open(again); err != nil || o.Ticket != in.Ticket {
+		t.Fatalf("after re-saving a sealed session: %+v, %v", o, err)
 	}
 
 	// A session's sealed values copied into another session do not open.
 	other, _ := session.NewID()
 	rdb.Set(ctx, session.Key(other), raw, time.Hour)
-	if _, err := store.Load(ctx, other); !errors.Is(err, session.ErrNotFound) || !errors.Is(err, session.ErrSealedField) {
+	loadOpen := func(st *session.SealedStore, id string) (session.Session, error) {
+		s, err := st.Load(ctx, id)
+		if err != nil {
+			return s, err
+		}
+		return st.Open(s)
+	}
+	if _, err := loadOpen(store, other); !errors.Is(err, session.ErrNotFound) || !errors.Is(err, session.ErrSealedField) {
 		t.Errorf("copied session: %v", err)
 	}
 	// Another secret cannot use what is stored.
-	if _, err := session.Sealed(session.NewRedisStore(rdb), mustCodec(t, secretB)).Load(ctx, id); !errors.Is(err, session.ErrNotFound) {
+	if _, err := loadOpen(session.Sealed(session.NewRedisStore(rdb), mustCodec(t, secretB)), id); !errors.Is(err, session.ErrNotFound) {
 		t.Errorf("other secret: %v", err)
 	}
 	// The previous secret still reads it during a rotation.
 	rotated := session.Sealed(session.NewRedisStore(rdb), mustCodec(t, secretB, secretA))
-	if got, err := rotated.Load(ctx, id); err != nil || got.Ticket != in.Ticket {
+	if got, err := loadOpen(rotated, id); err != nil || got.Ticket != in.Ticket {
 		t.Errorf("rotation: %+v, %v", got, err)
 	}
 }

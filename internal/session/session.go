@@ -45,7 +45,15 @@ type Session struct {
 	// ClientAddr and UserAgent describe where the session was started.
 	ClientAddr string `json:"clientAddr,omitempty"`
 	UserAgent  string `json:"userAgent,omitempty"`
+
+	// sealed reports that Ticket and CSRFToken still hold their sealed
+	// values (SealedStore.Load leaves them so; see SealedStore.Open).
+	sealed bool
 }
+
+// Sealed reports whether Ticket and CSRFToken are still sealed: a session
+// loaded through a SealedStore opens them only when they are needed.
+func (s Session) Sealed() bool { return s.sealed }
 
 // redacted stands in for secrets in String, GoString and LogValue.
 const redacted = "[REDACTED]"

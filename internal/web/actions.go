@@ -106,7 +106,7 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 
-	upid, err := s.cfg.PVE.Act(r.Context(), identity(sess), t.Node, t.VMID, action, opts)
+	upid, err := s.cfg.PVE.Act(r.Context(), s.identity(sess), t.Node, t.VMID, action, opts)
 	if err != nil {
 		return s.actionFailed(w, r, sess, t, action, err)
 	}
@@ -176,7 +176,7 @@ func (s *Server) actionError(ctx context.Context, sess session.Session, t target
 	case lxc.ENodeOffline:
 		return http.StatusBadGateway, fmt.Sprintf("Node %s is offline, so %s cannot be reached right now.", t.Node, label)
 	case lxc.ERefused:
-		cur, serr := s.cfg.PVE.ContainerStatus(ctx, identity(sess), t.Node, t.VMID)
+		cur, serr := s.cfg.PVE.ContainerStatus(ctx, s.identity(sess), t.Node, t.VMID)
 		switch {
 		case serr != nil && lxc.ErrorCode(serr) == lxc.ERefused:
 			return http.StatusNotFound, fmt.Sprintf("%s does not exist on node %s.", label, t.Node)

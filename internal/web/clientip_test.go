@@ -33,3 +33,30 @@ func TestRealClientIP(t *testing.T) {
 		}
 	}
 }
+
+func TestSessionCookieValue(t *testing.T) {
+	cases := []struct {
+		headers []string
+		want    string
+		ok      bool
+	}{
+		{nil, "", false},
+		{[]string{"lxc-session=abc"}, "abc", true},
+		{[]string{"a=1; lxc-session=abc; b=2"}, "abc", true},
+		{[]string{"a=1", "lxc-session=xyz"}, "xyz", true},
+		{[]string{`lxc-session="q"`}, "q", true},
+		{[]string{"lxc-session="}, "", false},
+		{[]string{"xlxc-session=abc; lxc-sessionx=def"}, "", false},
+		{[]string{";;; =; lxc-session"}, "", false},
+	}
+	for _, tc := range cases {
+		r := httptest.NewRequest("GET", "/", nil)
+		for _, h := range tc.headers {
+			r.Header.Add("Cookie", h)
+		}
+		got, ok := sessionCookieValue(r)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("%q: %q, %v", tc.headers, got, ok)
+		}
+	}
+}

@@ -51,9 +51,16 @@ type containerRow struct {
 	ReadOnly bool         // the viewer lacks VM.PowerMgmt on it
 }
 
-// identity is the PVE identity stored in a session.
-func identity(sess session.Session) lxc.Identity {
-	return lxc.Identity{Username: sess.Username, Ticket: sess.Ticket, CSRFToken: sess.CSRFToken}
+// identity is the PVE identity stored in a session, its sealed ticket and
+// CSRF token opened. Values that do not open give an identity PVE refuses
+// (an empty ticket), which ends the session the usual way.
+func (s *Server) identity(sess session.Session) lxc.Identity {
+	opened, err := s.cfg.Codec.OpenSession(sess)
+	if err != nil {
+		s.log.Warn("session secrets do not open", "user", sess.Username, "err", err)
+		return lxc.Identity{Username: sess.Username}
+	}
+	return lxc.Identity{Username: opened.Username, Ticket: opened.Ticket, CSRFToken: opened.CSRFToken}
 }
 
 // endSession deletes a session from the store, logging a failure.
@@ -119,7 +126,7 @@ func (s *Server) overview(ctx context.Context, sess session.Session) live.Snapsh
 	if snap, ok := s.live.Latest(sess.Username, s.liveInterval()); ok {
 		return snap
 	}
-	snap, err := s.fetchOverview(ctx, identity(sess), live.Snapshot{})
+	snap, err := s.fetchOverview(ctx, s.identity(sess), live.Snapshot{})
 	if err != nil {
 		snap.Err = err
 		return snap
@@ -214,7 +221,7 @@ func (s *Server) containers(w http.ResponseWriter, r *http.Request) error {
 		wg      sync.WaitGroup
 	)
 	wg.Go(func() { snap = s.overview(r.Context(), sess) })
-	wg.Go(func() { version, verr = s.cfg.PVE.Version(r.Context(), identity(sess)) })
+	wg.Go(func() { version, verr = s.cfg.PVE.Version(r.Context(), s.identity(sess)) })
 	wg.Wait()
 	for _, err := range []error{snap.Err, verr} {
 		if lxc.ErrorCode(err) == lxc.EUnauthorized {

@@ -92,8 +92,14 @@ func (s *Server) serveError(w http.ResponseWriter, r *http.Request, err error) {
 	s.render(w, r, status, "error", errorPage{Title: http.StatusText(status), Message: msg, RequestID: requestID(r.Context())})
 }
 
-func (s *Server) notFound(http.ResponseWriter, *http.Request) error {
-	return lxc.Errorf(lxc.ENotFound, msgNotFound)
+// notFound answers a path no route serves. It is no failure worth a log
+// line of its own: the access line records it.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	if !wantsHTML(r) {
+		http.Error(w, msgNotFound, http.StatusNotFound)
+		return
+	}
+	s.render(w, r, http.StatusNotFound, "error", errorPage{Title: "Not Found", Message: msgNotFound, RequestID: requestID(r.Context())})
 }
 
 func (s *Server) crossOriginDenied(w http.ResponseWriter, r *http.Request) {

@@ -23,7 +23,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	q := parseListQuery(r.URL.Query())
 	rc := http.NewResponseController(w)
 
-	updates, leave, err := s.live.Subscribe(identity(sess))
+	updates, leave, err := s.live.Subscribe(s.identity(sess))
 	if err != nil {
 		return err
 	}

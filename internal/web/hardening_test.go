@@ -31,7 +31,11 @@ func clocked(t *testing.T, opts apptest.Options) (*apptest.Stack, *pvesim.Manual
 
 func loadStored(t *testing.T, st *apptest.Stack, id string) session.Session {
 	t.Helper()
-	s, err := session.Sealed(session.NewRedisStore(st.RDB), st.Codec).Load(context.Background(), id)
+	store := session.Sealed(session.NewRedisStore(st.RDB), st.Codec)
+	s, err := store.Load(context.Background(), id)
+	if err == nil {
+		s, err = store.Open(s)
+	}
 	if err != nil {
 		t.Fatalf("load session: %v", err)
 	}
@@ -59,6 +63,9 @@ func TestTicketRenewalAcrossTwoHours(t *testing.T) {
 	now := loadStored(t, st, id)
 	if now.Ticket == first.Ticket || !now.ExpiresAt.After(first.ExpiresAt.Add(2*time.Hour)) {
 		t.Errorf("ticket or expiry did not move: expires %v -> %v", first.ExpiresAt, now.ExpiresAt)
+	}
+	if raw := st.RDB.Get(context.Background(), "session:"+id).Val(); strings.Contains(raw, "PVE:") || strings.Contains(raw, now.CSRFToken) {
+		t.Error("after a renewal Redis holds a usable ticket or CSRF token")
 	}
 	if ttl := st.RDB.TTL(context.Background(), "session:"+id).Val(); ttl <= 0 || ttl > 2*time.Hour {
 		t.Errorf("Redis TTL %v", ttl)

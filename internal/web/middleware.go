@@ -17,29 +17,36 @@ import (
 	"github.com/lxc-manager/lxc-manager/internal/session"
 )
 
-type ctxKey int
+type ctxKey struct{}
 
-const (
-	keyRequestID ctxKey = iota
-	keyNonce
-	keySession
-	keyClientIP
-)
+// reqInfo is what the middleware learns about a request, kept in one
+// context value that each layer fills in (one allocation, not one per
+// layer).
+type reqInfo struct {
+	id      string // request id
+	client  string // client address
+	nonce   string // CSP nonce
+	route   string // the mux pattern that served it
+	session session.Session
+	signed  bool // session is set
+}
 
-func requestID(ctx context.Context) string {
-	v, _ := ctx.Value(keyRequestID).(string)
+func info(ctx context.Context) *reqInfo {
+	v, _ := ctx.Value(ctxKey{}).(*reqInfo)
+	if v == nil {
+		return &reqInfo{}
+	}
 	return v
 }
 
-func cspNonce(ctx context.Context) string {
-	v, _ := ctx.Value(keyNonce).(string)
-	return v
-}
+func requestID(ctx context.Context) string { return info(ctx).id }
 
-// currentSession returns the session requireSession put in the context.
+func cspNonce(ctx context.Context) string { return info(ctx).nonce }
+
+// currentSession returns the session requireSession found.
 func currentSession(ctx context.Context) (session.Session, bool) {
-	v, ok := ctx.Value(keySession).(session.Session)
-	return v, ok
+	ri := info(ctx)
+	return ri.session, ri.signed
 }
 
 func randomString(n int, enc func([]byte) string) string {
@@ -79,14 +86,22 @@ func (s *Server) requestLog(next http.Handler) http.Handler {
 		id := randomString(8, hex.EncodeToString)
 		w.Header().Set("X-Request-Id", id)
 		sw := &statusWriter{ResponseWriter: w}
-		client := realClientIP(r, s.cfg.TrustedProxies)
-		ctx := context.WithValue(context.WithValue(r.Context(), keyRequestID, id), keyClientIP, client)
-		next.ServeHTTP(sw, r.WithContext(ctx))
+		ri := &reqInfo{id: id, client: realClientIP(r, s.cfg.TrustedProxies)}
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, ri)))
 		took := time.Since(start)
-		_, route := s.mux.Handler(r)
-		s.cfg.Metrics.ObserveRequest(route, sw.status, took, route == "GET /events")
-		s.log.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path, "route", route,
-			"status", sw.status, "duration_ms", took.Milliseconds(), "client", client)
+		s.cfg.Metrics.ObserveRequest(ri.route, sw.status, took, ri.route == "GET /events")
+		s.log.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path, "route", ri.route,
+			"status", sw.status, "duration_ms", took.Milliseconds(), "client", ri.client)
+	})
+}
+
+// routed serves the mux and notes the pattern that matched (the mux sets
+// r.Pattern on the request it serves) for the access line and metrics,
+// without routing twice.
+func routed(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		info(r.Context()).route = r.Pattern
 	})
 }
 
@@ -119,7 +134,8 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 		if s.cfg.CookieSecure {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyNonce, nonce)))
+		info(r.Context()).nonce = nonce
+		next.ServeHTTP(w, r)
 	})
 }
 
@@ -128,11 +144,11 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 // (no cookie, a cookie that does not open, an unknown or expired id) and one
 // matching session.ErrUnavailable when the store is down.
 func (s *Server) loadSession(r *http.Request) (session.Session, error) {
-	c, err := r.Cookie(cookieName)
-	if err != nil {
+	value, ok := sessionCookieValue(r)
+	if !ok {
 		return session.Session{}, fmt.Errorf("no cookie: %w", session.ErrNotFound)
 	}
-	id, err := s.cfg.Codec.Decode(c.Value)
+	id, err := s.cfg.Codec.Decode(value)
 	if err != nil {
 		return session.Session{}, fmt.Errorf("%w: %w", session.ErrNotFound, err)
 	}
@@ -147,6 +163,22 @@ func (s *Server) loadSession(r *http.Request) (session.Session, error) {
 	return sess, nil
 }
 
+// sessionCookieValue finds the session cookie without parsing every cookie
+// of the request (r.Cookie builds them all), on the hot path of every page.
+func sessionCookieValue(r *http.Request) (string, bool) {
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			name, value, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if ok && name == cookieName {
+				return strings.Trim(value, `"`), value != ""
+			}
+		}
+	}
+	return "", false
+}
+
 // requireSession lets a request through only with a valid session. Without
 // one, a browser is sent to /login (with the page it asked for) and scripts
 // get 401; the stale cookie is cleared so nobody is stuck in a loop.
@@ -158,7 +190,9 @@ func (s *Server) requireSession(next http.Handler) http.Handler {
 		}
 		switch {
 		case err == nil:
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keySession, sess)))
+			ri := info(r.Context())
+			ri.session, ri.signed = sess, true
+			next.ServeHTTP(w, r)
 		case errors.Is(err, errSessionEnded):
 			s.log.Info("session ended", "request_id", requestID(r.Context()), "reason", err)
 			s.toLogin(w, r, "expired")
@@ -234,9 +268,8 @@ func containsToken(header, token string) bool {
 
 // clientAddr is the client's address for logs and the Sessions page.
 func clientAddr(r *http.Request) string {
-	v, _ := r.Context().Value(keyClientIP).(string)
-	if v != "" {
-		return v
+	if c := info(r.Context()).client; c != "" {
+		return c
 	}
 	return peerIP(r.RemoteAddr)
 }

@@ -56,7 +56,15 @@ func (s *Server) keepAlive(r *http.Request, sess session.Session) (session.Sessi
 			// ticket in hand is still valid for a while.
 			return sess, nil
 		}
-		id, err := s.cfg.PVE.Renew(ctx, identity(sess))
+		// The new ticket replaces the old in the opened session, which the
+		// store seals again on Save.
+		opened, err := s.cfg.Codec.OpenSession(sess)
+		if err != nil {
+			s.endSession(ctx, sess)
+			return session.Session{}, fmt.Errorf("%w: %w", errSessionEnded, err)
+		}
+		sess = opened
+		id, err := s.cfg.PVE.Renew(ctx, s.identity(sess))
 		switch code := lxc.ErrorCode(err); {
 		case err == nil:
 			sess.Ticket, sess.CSRFToken = id.Ticket, id.CSRFToken

@@ -9,7 +9,6 @@ import "net/http"
 // Pages that need a signed-in person are wrapped in requireSession.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	s.mux = mux
 
 	// Operations: no session, nothing about the configuration.
 	mux.HandleFunc("GET /healthz", s.healthz)
@@ -35,12 +34,12 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /sessions/logout-all", s.requireSession(s.handle(s.logoutEverywhere)))
 
 	// Everything else: 404 for signed-in people, the login page for others.
-	mux.Handle("/", s.requireSession(s.handle(s.notFound)))
+	mux.Handle("/", s.requireSession(http.HandlerFunc(s.notFound)))
 
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
 
-	var h http.Handler = mux
+	var h = routed(mux)
 	h = csrf.Handler(h)
 	h = s.securityHeaders(h)
 	h = s.recoverPanics(h)

@@ -109,7 +109,6 @@ type Server struct {
 	pages   *renderer
 	live    *live.Hub
 	realms  realmCache
-	mux     *http.ServeMux
 	handler http.Handler
 }
 

@@ -61,7 +61,7 @@ func (s *Server) task(w http.ResponseWriter, r *http.Request) error {
 	if !nodeNamePattern.MatchString(node) || !strings.HasPrefix(upid, "UPID:") || len(upid) > 512 {
 		return lxc.Errorf(lxc.EInvalid, "That is not a valid task.")
 	}
-	t, err := s.cfg.PVE.Task(r.Context(), identity(sess), node, upid)
+	t, err := s.cfg.PVE.Task(r.Context(), s.identity(sess), node, upid)
 	if err != nil {
 		if lxc.ErrorCode(err) == lxc.EUnauthorized {
 			return s.actionFailed(w, r, sess, target{Node: node}, "", err)
@@ -93,7 +93,7 @@ func (s *Server) task(w http.ResponseWriter, r *http.Request) error {
 		p.OfferForceStop = action == lxc.ActionShutdown
 	}
 	if !t.Running && vmid > 0 {
-		if cur, err := s.cfg.PVE.ContainerStatus(r.Context(), identity(sess), node, vmid); err == nil {
+		if cur, err := s.cfg.PVE.ContainerStatus(r.Context(), s.identity(sess), node, vmid); err == nil {
 			p.Status = cur.Status
 			// Show the new state at once; /cluster/resources lags.
 			s.live.SetStatus(sess.Username, vmid, cur.Status, 15*time.Second)
