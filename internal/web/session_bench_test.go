@@ -54,21 +54,7 @@ func BenchmarkAuthenticatedRequest(b *testing.B) {
 		for range b.N {
 			// A fresh request each time: the client adds the jar's cookie
 			// to the request it is given.
-			req, err := http.NewRequest(http.MethodGet, st.URL+path, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			req.Header.Set("Accept", "text/plain")
-			resp, err := c.Do(req)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := drain(resp); err != nil {
-				b.Fatal(err)
-			}
-			if resp.StatusCode != http.StatusNotFound {
-				b.Fatalf("GET %s: status %d, want 404", path, resp.StatusCode)
-			}
+			fetch1(b, c, st.URL+path)
 		}
 	}
 	rc, err := session.NewRedisClient(st.Redis.URL)
@@ -181,18 +167,25 @@ func BenchmarkSessionMiddleware(b *testing.B) {
 		_ = d.Close()
 	})
 
-	serve := func(b *testing.B, path string) {
+	one := func(b *testing.B, req *http.Request) {
+		rec := httptest.NewRecorder()
+		d.Server.ServeHTTP(rec, req)
+		if rec.Code != http.StatusNotFound {
+			b.Fatalf("GET %s: status %d, want 404", req.URL.Path, rec.Code)
+		}
+	}
+	newReq := func(path string) *http.Request {
 		req := httptest.NewRequest(http.MethodGet, path, nil)
 		req.Header.Set("Accept", "text/plain")
 		req.AddCookie(ck)
+		return req
+	}
+	serve := func(b *testing.B, path string) {
+		req := newReq(path)
 		b.ReportAllocs()
 		b.ResetTimer()
 		for range b.N {
-			rec := httptest.NewRecorder()
-			d.Server.ServeHTTP(rec, req)
-			if rec.Code != http.StatusNotFound {
-				b.Fatalf("GET %s: status %d, want 404", path, rec.Code)
-			}
+			one(b, req)
 		}
 	}
 	b.Run("unauthenticated", func(b *testing.B) { serve(b, benchPublic404) })
@@ -206,20 +199,10 @@ func BenchmarkSessionMiddleware(b *testing.B) {
 	ctx := context.Background()
 	key := session.Key(benchSessionID(b, st, c))
 	b.Run("paired", func(b *testing.B) {
-		one := func(path string) {
-			req := httptest.NewRequest(http.MethodGet, path, nil)
-			req.Header.Set("Accept", "text/plain")
-			req.AddCookie(ck)
-			rec := httptest.NewRecorder()
-			d.Server.ServeHTTP(rec, req)
-			if rec.Code != http.StatusNotFound {
-				b.Fatalf("GET %s: status %d, want 404", path, rec.Code)
-			}
-		}
 		var unauth, auth, redis benchDurations
 		for range b.N {
-			unauth.time(func() { one(benchPublic404) })
-			auth.time(func() { one(benchProtected404) })
+			unauth.time(func() { one(b, newReq(benchPublic404)) })
+			auth.time(func() { one(b, newReq(benchProtected404)) })
 			redis.time(func() {
 				if err := rc.Get(ctx, key).Err(); err != nil {
 					b.Fatal(err)
