@@ -348,6 +348,9 @@ func (h *Hub) obtain(ctx context.Context, username string, id lxc.Identity, prev
 	lead, lerr := sh.TryLead(ctx, username, h.opts.Interval)
 	if lerr != nil || lead {
 		snap, err = h.fetch(ctx, id, prev)
+		if err == nil && snap.FetchedAt.IsZero() {
+			snap.FetchedAt = time.Now() // followers tell new from old by it
+		}
 		// A refused ticket is this session's own news, never shared.
 		if lerr == nil && lxc.ErrorCode(err) != lxc.EUnauthorized {
 			if data, eerr := encodeShared(snap, err); eerr == nil {
