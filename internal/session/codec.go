@@ -158,13 +158,26 @@ func (sl sealer) open(value string, aad []byte) ([]byte, error) {
 		return nil, errors.New("too short")
 	}
 	kid, nonce, sealed := raw[0], raw[1:headerSize], raw[headerSize:]
+	candidates := 0
+	for _, k := range sl.keys {
+		if k.id == kid {
+			candidates++
+		}
+	}
 	known := false
 	for _, k := range sl.keys {
 		if k.id != kid {
 			continue
 		}
 		known = true
-		plain, err := k.aead.Open(nil, nonce, sealed, aad)
+		// With a single candidate key (the usual case) decrypt in place;
+		// a failed attempt may clobber the buffer, so with several each
+		// gets its own.
+		var dst []byte
+		if candidates == 1 {
+			dst = sealed[:0]
+		}
+		plain, err := k.aead.Open(dst, nonce, sealed, aad)
 		if err == nil {
 			return plain, nil
 		}
