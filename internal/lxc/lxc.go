@@ -32,8 +32,6 @@ type Identity struct {
 	Username  string // canonical userid as PVE returned it, e.g. "root@pam"
 	Ticket    string
 	CSRFToken string
-	// IssuedAt is when PVE issued Ticket; a ticket lives two hours.
-	IssuedAt time.Time
 }
 
 // Realm returns the realm part of the userid ("pam" for "root@pam").

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/lxc-manager/lxc-manager/internal/lxc"
 )
@@ -44,7 +43,6 @@ func (c *Client) Renew(ctx context.Context, id lxc.Identity) (lxc.Identity, erro
 }
 
 func (c *Client) ticket(ctx context.Context, form url.Values) (lxc.Identity, error) {
-	started := time.Now()
 	var ans ticketAnswer
 	err := c.do(ctx, request{method: http.MethodPost, path: "/access/ticket", form: form, timeout: c.loginTimeout}, &ans)
 	var pe *Error
@@ -64,7 +62,7 @@ func (c *Client) ticket(ctx context.Context, form url.Values) (lxc.Identity, err
 	if ans.Ticket == "" || ans.CSRFToken == "" || ans.Username == "" {
 		return lxc.Identity{}, &Error{Op: "POST /access/ticket", Kind: lxc.EInternal, Status: http.StatusOK, Err: errors.New("answer lacks ticket, CSRF token or username")}
 	}
-	return lxc.Identity{Username: ans.Username, Ticket: ans.Ticket, CSRFToken: ans.CSRFToken, IssuedAt: started}, nil
+	return lxc.Identity{Username: ans.Username, Ticket: ans.Ticket, CSRFToken: ans.CSRFToken}, nil
 }
 
 // Realms returns the sign-in realms PVE offers (GET /access/domains, which

@@ -467,10 +467,14 @@ func TestShutdownTimeoutOffersForceStop(t *testing.T) {
 	if done["ok"] != false || done["offerForceStop"] != true || !strings.Contains(done["message"].(string), "container did not stop") {
 		t.Fatalf("task: %v", done)
 	}
-	// The task page offers the forced stop too.
+	// The task page offers the forced stop too, and shows the end of the
+	// task's log.
 	page := get(t, st, c, body["taskUrl"].(string))
 	if !strings.Contains(page.body, `id="force-stop"`) {
 		t.Error("task page offers no forced stop")
+	}
+	if !regexp.MustCompile(`(?s)id="task-log">.*TASK ERROR: container did not stop`).MatchString(page.body) {
+		t.Error("task page lacks the task log's last line")
 	}
 	status, body = actJSON(t, st, c, ct.Node, ct.VMID, "stop", url.Values{"confirm": {"1"}})
 	if status != http.StatusAccepted {

@@ -33,6 +33,7 @@ type PVE interface {
 	Permissions(ctx context.Context, id lxc.Identity, path string) (lxc.Permissions, error)
 	Act(ctx context.Context, id lxc.Identity, node string, vmid int, action lxc.Action, opts lxc.ActionOptions) (string, error)
 	Task(ctx context.Context, id lxc.Identity, node, upid string) (lxc.Task, error)
+	TaskLog(ctx context.Context, id lxc.Identity, node, upid string, start, limit int) ([]string, error)
 }
 
 // Limiter counts failed sign-ins per key (see package throttle for the

@@ -21,7 +21,13 @@ type taskPage struct {
 	Status     string `json:"status,omitempty"` // the container's state once the task ended
 	// OfferForceStop is set when a shutdown ran out of time.
 	OfferForceStop bool `json:"offerForceStop"`
+	// Log is the end of the finished task's log, as PVE wrote it (shown on
+	// the task page, escaped, like PVE's own task viewer does).
+	Log []string `json:"-"`
 }
+
+// taskLogLines is how much of a finished task's log the task page shows.
+const taskLogLines = 30
 
 // actionOfTask maps PVE's task types to actions.
 func actionOfTask(taskType string) (lxc.Action, bool) {
@@ -102,6 +108,13 @@ func (s *Server) task(w http.ResponseWriter, r *http.Request) error {
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusOK, p)
 		return nil
+	}
+	if !t.Running {
+		lines, err := s.cfg.PVE.TaskLog(r.Context(), s.identity(sess), node, upid, 0, 500)
+		if err != nil {
+			s.log.Warn("task log", "request_id", requestID(r.Context()), "err", err)
+		}
+		p.Log = lines[max(0, len(lines)-taskLogLines):]
 	}
 	if t.Running {
 		w.Header().Set("Refresh", "2")
