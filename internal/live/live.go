@@ -28,6 +28,11 @@ type Snapshot struct {
 	// Err is the last poll's error; when set, the data above is the last
 	// good data (or empty) and is stale.
 	Err error
+	// Seq numbers the snapshots a Hub hands to subscribers, increasing
+	// across all its users: every page of a user that receives the same Seq
+	// receives the same snapshot, so what is built from it (a rendered
+	// view) can be built once and shared. Zero outside a subscription.
+	Seq uint64
 }
 
 // Stale reports whether the last poll failed.
@@ -72,17 +77,22 @@ type Hub struct {
 	mu        sync.Mutex
 	users     map[string]*feed
 	overrides map[string]map[int]override // username -> vmid -> state
+	seq       uint64                      // the last Snapshot.Seq handed out
 	closed    bool
 	wg        sync.WaitGroup
 }
 
 // feed is one user's poller and subscribers.
 type feed struct {
-	id     lxc.Identity // the identity polled with: the newest live one
-	subs   map[chan Snapshot]lxc.Identity
-	last   Snapshot
+	id   lxc.Identity // the identity polled with: the newest live one
+	subs map[chan Snapshot]lxc.Identity
+	last Snapshot // the last poll's result, overrides not applied
+	// sent is what subscribers last received (overrides applied, Seq
+	// set); a new subscriber gets it too.
+	sent   Snapshot
 	have   bool
 	cancel context.CancelFunc
+	done   chan struct{} // closed when the poller has stopped
 }
 
 // override is a container state known fresher than the cluster overview.
@@ -125,15 +135,17 @@ func (h *Hub) Subscribe(id lxc.Identity) (<-chan Snapshot, func(), error) {
 	f, ok := h.users[id.Username]
 	if !ok {
 		ctx, cancel := context.WithCancel(context.Background())
-		f = &feed{subs: map[chan Snapshot]lxc.Identity{}, cancel: cancel}
+		f = &feed{subs: map[chan Snapshot]lxc.Identity{}, cancel: cancel, done: make(chan struct{})}
 		h.users[id.Username] = f
 		h.wg.Add(1)
 		go h.poll(ctx, id.Username, f)
 	}
+	// A ticket PVE refused is news for its own session's pages only.
+	othersDead := lxc.ErrorCode(f.sent.Err) == lxc.EUnauthorized && f.id.Ticket != id.Ticket
 	f.id = id
 	f.subs[ch] = id
-	if f.have {
-		ch <- h.apply(id.Username, f.last, time.Now())
+	if f.have && !othersDead {
+		ch <- f.sent
 	}
 	var once sync.Once
 	leave := func() {
@@ -226,6 +238,9 @@ func (h *Hub) apply(username string, snap Snapshot, now time.Time) Snapshot {
 // be held.
 func (h *Hub) publish(username string, f *feed, now time.Time) {
 	snap := h.apply(username, f.last, now)
+	h.seq++
+	snap.Seq = h.seq
+	f.sent = snap
 	dead := lxc.ErrorCode(snap.Err) == lxc.EUnauthorized
 	for ch, id := range f.subs {
 		if dead && id.Ticket != f.id.Ticket {
@@ -259,6 +274,7 @@ func (h *Hub) Close() {
 // or answers slowly.
 func (h *Hub) poll(ctx context.Context, username string, f *feed) {
 	defer h.wg.Done()
+	defer close(f.done)
 	wait := time.Duration(0)
 	for {
 		if wait > 0 {

@@ -87,17 +87,23 @@ func TestOnePollerPerUserWhateverTheTabs(t *testing.T) {
 		t.Errorf("%d feeds, want %d", len(h.users), len(users))
 	}
 
-	// No open page: no polling.
-	for _, l := range leaves {
-		l()
+	// No open page: no polling. Every poller stops (a poll already under
+	// way when the last tab left may finish first).
+	h.mu.Lock()
+	feeds := map[string]*feed{}
+	for u, f := range h.users {
+		feeds[u] = f
 	}
+	h.mu.Unlock()
 	before := map[string]int{}
 	for _, u := range users {
 		before[u] = c.count(u)
 	}
-	time.Sleep(5 * interval)
+	for _, l := range leaves {
+		l()
+	}
 	for _, u := range users {
-		// A poll already under way when the last tab left may finish.
+		stopped(t, feeds[u])
 		if n := c.count(u); n > before[u]+1 {
 			t.Errorf("%s: %d polls after every page closed", u, n-before[u])
 		}
@@ -108,6 +114,28 @@ func TestOnePollerPerUserWhateverTheTabs(t *testing.T) {
 	if left != 0 {
 		t.Errorf("%d feeds remain after every page closed", left)
 	}
+}
+
+// stopped waits until f's poller has returned.
+func stopped(t *testing.T, f *feed) {
+	t.Helper()
+	select {
+	case <-f.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the poller did not stop within 5 s")
+	}
+}
+
+// feedOf returns the feed of a user with open pages.
+func feedOf(t *testing.T, h *Hub, username string) *feed {
+	t.Helper()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f, ok := h.users[username]
+	if !ok {
+		t.Fatalf("no feed for %s", username)
+	}
+	return f
 }
 
 func TestFailedPollKeepsLastDataAsStale(t *testing.T) {
@@ -141,10 +169,11 @@ func TestUnauthorizedStopsThePoller(t *testing.T) {
 	defer h.Close()
 	ch, leave, _ := h.Subscribe(lxc.Identity{Username: "u@pve"})
 	defer leave()
+	f := feedOf(t, h, "u@pve")
 	if s := receive(t, ch); lxc.ErrorCode(s.Err) != lxc.EUnauthorized {
 		t.Fatalf("err = %v", s.Err)
 	}
-	time.Sleep(50 * time.Millisecond)
+	stopped(t, f) // the page is still open: only the refusal stops it
 	if n := c.count("u@pve"); n != 1 {
 		t.Errorf("%d polls with a dead ticket, want 1", n)
 	}
@@ -282,5 +311,40 @@ func TestOneDeadTicketEndsOnlyItsSession(t *testing.T) {
 	defer mu.Unlock()
 	if calls["live"] == 0 {
 		t.Error("the poller did not go on with the live ticket")
+	}
+}
+
+// TestSubscribersShareSeq: every page of a user receives the same Seq for
+// the same snapshot, a later page gets the current one at once, and each
+// publish (poll or SetStatus) has a higher Seq than the one before.
+func TestSubscribersShareSeq(t *testing.T) {
+	c := &counter{calls: map[string]int{}}
+	h := New(c.fetch, Options{Interval: time.Hour})
+	defer h.Close()
+	a, leaveA, _ := h.Subscribe(lxc.Identity{Username: "u@pve"})
+	defer leaveA()
+	b, leaveB, _ := h.Subscribe(lxc.Identity{Username: "u@pve"})
+	defer leaveB()
+	other, leaveOther, _ := h.Subscribe(lxc.Identity{Username: "v@pve"})
+	defer leaveOther()
+	sa, sb, so := receive(t, a), receive(t, b), receive(t, other)
+	if sa.Seq == 0 || sa.Seq != sb.Seq {
+		t.Errorf("one poll, Seq %d and %d", sa.Seq, sb.Seq)
+	}
+	if so.Seq == sa.Seq {
+		t.Errorf("two users' snapshots share Seq %d", so.Seq)
+	}
+	late, leaveLate, _ := h.Subscribe(lxc.Identity{Username: "u@pve"})
+	defer leaveLate()
+	if sl := receive(t, late); sl.Seq != sa.Seq {
+		t.Errorf("late page got Seq %d, want the current %d", sl.Seq, sa.Seq)
+	}
+	h.SetStatus("u@pve", 101, "running", time.Minute)
+	na, nb, nl := receive(t, a), receive(t, b), receive(t, late)
+	if na.Seq <= sa.Seq || na.Seq != nb.Seq || na.Seq != nl.Seq {
+		t.Errorf("after SetStatus: Seq %d, %d, %d (before %d)", na.Seq, nb.Seq, nl.Seq, sa.Seq)
+	}
+	if na.Containers[0].Status != "running" || nl.Containers[0].Status != "running" {
+		t.Error("override missing from the shared snapshot")
 	}
 }
