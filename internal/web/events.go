@@ -2,11 +2,12 @@ package web
 
 import (
 	"bytes"
-	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/lxc-manager/lxc-manager/internal/live"
 	"github.com/lxc-manager/lxc-manager/internal/lxc"
 )
 
@@ -14,10 +15,19 @@ import (
 const heartbeat = 25 * time.Second
 
 // events streams live updates of the container list as server-sent events:
-// "update" carries the re-rendered live part of the page for the view in
-// the URL; "expired" tells the page that the session has ended. The stream
-// joins the user's poller, so any number of open pages cost one PVE poll
-// per interval.
+//
+//   - "update" carries the re-rendered live part of the page for the view
+//     in the URL, rendered once per snapshot for all the user's streams of
+//     that view;
+//   - "expired" tells the page that the session has ended (signed out here
+//     or on another instance, expired, past its maximum age, or its ticket
+//     refused) and carries the path to go to;
+//   - "closed" tells the page that newer pages took this stream's place
+//     (too many open for the session or the user) and not to reconnect;
+//   - "bye" tells it that the server is shutting down (reconnect later).
+//
+// The stream joins the user's poller, so any number of open pages cost one
+// PVE poll per interval.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	sess, _ := currentSession(r.Context())
 	q := parseListQuery(r.URL.Query())
@@ -28,6 +38,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer leave()
+	st := s.streams.open(sess)
+	defer s.streams.leave(st)
+	view := viewKey{user: sess.Username, view: q.Values().Encode()}
+	s.views.join(view)
+	defer s.views.leave(view)
 
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -38,6 +53,12 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 		return nil // the client is gone, or the writer cannot stream
 	}
 
+	// last ends the stream with one event.
+	last := func(event, data string) error {
+		_ = writeEvent(w, event, data)
+		_ = rc.Flush()
+		return nil
+	}
 	tick := time.NewTicker(heartbeat)
 	defer tick.Stop()
 	for {
@@ -45,30 +66,30 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 		case <-r.Context().Done():
 			return nil
 		case <-tick.C:
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+			if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil {
 				return nil
 			}
+		case <-st.closed:
+			return last("closed", "too many open pages")
+		case <-st.sess.ended:
+			return last("expired", st.sess.target)
 		case snap, ok := <-updates:
 			if !ok {
 				// The server is shutting down: tell the page to reconnect
 				// later (to this or another instance).
-				_, _ = fmt.Fprint(w, "event: bye\ndata: reconnect\n\n")
-				_ = rc.Flush()
-				return nil
+				return last("bye", "reconnect")
 			}
 			if lxc.ErrorCode(snap.Err) == lxc.EUnauthorized {
 				s.endSession(r.Context(), sess)
 				s.log.Info("session ended: PVE refused the ticket", "user", sess.Username)
-				_, _ = fmt.Fprint(w, "event: expired\ndata: /login?reason=expired\n\n")
-				_ = rc.Flush()
-				return nil
+				return last("expired", "/login?reason=expired")
 			}
-			var buf bytes.Buffer
-			if err := s.pages.fragment(&buf, "containers", "live", buildLiveView(snap, q)); err != nil {
+			ev, err := s.views.event(view, snap.Seq, func() ([]byte, error) { return s.renderLive(snap, q) })
+			if err != nil {
 				s.log.Error("render live update", "err", err)
 				return nil
 			}
-			if err := writeEvent(w, "update", buf.String()); err != nil {
+			if _, err := w.Write(ev); err != nil {
 				return nil
 			}
 		}
@@ -78,19 +99,47 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	}
 }
 
-// writeEvent writes one server-sent event; every line of data becomes a
-// "data:" line, as the format requires.
-func writeEvent(w http.ResponseWriter, event, data string) error {
-	var b strings.Builder
-	b.WriteString("event: ")
-	b.WriteString(event)
-	b.WriteByte('\n')
-	for line := range strings.SplitSeq(data, "\n") {
-		b.WriteString("data: ")
-		b.WriteString(strings.TrimRight(line, "\r"))
-		b.WriteByte('\n')
+// renderLive renders the live part of the page for one snapshot and view
+// as an "update" event.
+func (s *Server) renderLive(snap live.Snapshot, q listQuery) ([]byte, error) {
+	s.liveRenders.Add(1)
+	var buf bytes.Buffer
+	if err := s.pages.fragment(&buf, "containers", "live", buildLiveView(snap, q)); err != nil {
+		return nil, err
 	}
-	b.WriteByte('\n')
-	_, err := fmt.Fprint(w, b.String())
+	return appendEvent(nil, "update", buf.String()), nil
+}
+
+// writeEvent writes one server-sent event (see appendEvent).
+func writeEvent(w io.Writer, event, data string) error {
+	_, err := w.Write(appendEvent(nil, event, data))
 	return err
+}
+
+// appendEvent appends one server-sent event to dst. Every line of data
+// becomes a "data:" line. The format ends a line at CR LF, a lone LF or a
+// lone CR, so data is split at all three: a CR left inside a data line
+// would let the data (which holds PVE's text, such as container names)
+// start a field or an event of its own. The page receives the lines joined
+// with LF.
+func appendEvent(dst []byte, event, data string) []byte {
+	dst = append(dst, "event: "...)
+	dst = append(dst, event...)
+	dst = append(dst, '\n')
+	for {
+		i := strings.IndexAny(data, "\r\n")
+		if i < 0 {
+			break
+		}
+		dst = append(dst, "data: "...)
+		dst = append(dst, data[:i]...)
+		dst = append(dst, '\n')
+		if data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n' {
+			i++
+		}
+		data = data[i+1:]
+	}
+	dst = append(dst, "data: "...)
+	dst = append(dst, data...)
+	return append(dst, '\n', '\n')
 }

@@ -10,14 +10,15 @@ import (
 	"github.com/lxc-manager/lxc-manager/internal/pvesim"
 )
 
-// TestLiveFanOut opens 200 pages for 20 users and counts the simulator's
-// /cluster/resources calls: one poll per user per interval, whatever the
-// number of pages.
+// TestLiveFanOut opens 200 pages for 20 users (two sessions each, within
+// the per-session cap) and counts the simulator's /cluster/resources calls:
+// one poll per user per interval, whatever the number of pages.
 func TestLiveFanOut(t *testing.T) {
 	const (
-		users        = 20
-		pagesPerUser = 10
-		interval     = 250 * time.Millisecond
+		users           = 20
+		sessionsPerUser = 2
+		pagesPerSession = 5
+		interval        = 250 * time.Millisecond
 	)
 	st := apptest.Start(t, apptest.Options{MemorySessions: true, LiveInterval: interval, Sim: pvesim.Options{Scenario: "demo"}})
 	var streams []*sseClient
@@ -31,9 +32,11 @@ func TestLiveFanOut(t *testing.T) {
 			}
 			demoPasswords[userid] = "viewer-pass"
 		}
-		c := signInAs(t, st, userid)
-		for range pagesPerUser {
-			streams = append(streams, openEvents(t, st, c, ""))
+		for range sessionsPerUser {
+			c := signInAs(t, st, userid)
+			for range pagesPerSession {
+				streams = append(streams, openEvents(t, st, c, ""))
+			}
 		}
 	}
 	for _, s := range streams {

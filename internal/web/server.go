@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/lxc-manager/lxc-manager/internal/live"
@@ -95,6 +96,12 @@ type Config struct {
 	// LiveShared lets several instances share one PVE poll per user
 	// (nil: this instance polls for its own pages).
 	LiveShared live.Shared
+	// LiveStreamsPerSession caps the live-update streams (open pages) one
+	// session has on this instance (6); opening one more closes the oldest.
+	LiveStreamsPerSession int
+	// LiveStreamsPerUser caps them per user on this instance, all sessions
+	// together (30); opening one more closes the user's oldest.
+	LiveStreamsPerUser int
 }
 
 // Check is one dependency /readyz asks: Redis, PVE.
@@ -109,8 +116,12 @@ type Server struct {
 	log     *slog.Logger
 	pages   *renderer
 	live    *live.Hub
-	realms  realmCache
-	handler http.Handler
+	streams *streamRegistry
+	views   viewCache
+	// liveRenders counts renders of the live part of the page for streams.
+	liveRenders atomic.Int64
+	realms      realmCache
+	handler     http.Handler
 }
 
 // New checks cfg, parses the templates and builds the routes.
@@ -136,18 +147,29 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.LiveStreamsPerSession <= 0 {
+		cfg.LiveStreamsPerSession = defaultStreamsPerSession
+	}
+	if cfg.LiveStreamsPerUser <= 0 {
+		cfg.LiveStreamsPerUser = defaultStreamsPerUser
+	}
 	pages, err := newRenderer()
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, pages: pages}
 	s.live = live.New(s.fetchOverview, live.Options{Interval: cfg.LiveInterval, Logger: cfg.Logger, Shared: cfg.LiveShared})
+	s.streams = newStreamRegistry(cfg.LiveStreamsPerSession, cfg.LiveStreamsPerUser, s.liveInterval(), s.streamSessionEnded)
 	s.handler = s.routes()
 	return s, nil
 }
 
-// Close stops the live pollers and ends open event streams.
-func (s *Server) Close() { s.live.Close() }
+// Close stops the live pollers and the session checks of open event
+// streams, and ends the streams.
+func (s *Server) Close() {
+	s.live.Close()
+	s.streams.close()
+}
 
 // ServeHTTP makes Server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
