@@ -73,7 +73,69 @@
     });
   }
 
+  // --- Navigation -------------------------------------------------------
+  // localPath returns path when it is a path on this site: one "/" first
+  // (not "//host" or "/\host", which browsers read as another host), no
+  // spaces, control characters or backslashes, and the same origin once
+  // resolved. Anything else gives /login. Targets come from the server,
+  // whose answers carry PVE's text, so they are never followed blindly.
+  function localPath(path) {
+    if (typeof path !== "string" || !/^\/(?![\/\\])[^\\\u0000-\u0020\u007f]*$/.test(path)) {
+      return "/login";
+    }
+    try {
+      var u = new URL(path, window.location.href);
+      if (u.origin === window.location.origin) {
+        return u.pathname + u.search + u.hash;
+      }
+    } catch (e) {
+      // Not a URL: fall through.
+    }
+    return "/login";
+  }
+
+  function go(path) {
+    window.location.assign(localPath(path));
+  }
+
   // --- Live updates -----------------------------------------------------
+  // focusKey describes the focused control inside the live region, so the
+  // same control can take the focus again once an update has replaced it.
+  function focusKey(live) {
+    var el = document.activeElement;
+    if (!el || el === live || !live.contains(el)) {
+      return null;
+    }
+    var row = el.closest("tr[data-vmid]");
+    return {
+      id: el.id,
+      vmid: row ? row.dataset.vmid : "",
+      testid: el.getAttribute("data-testid") || "",
+      href: el.getAttribute("href") || ""
+    };
+  }
+
+  function refocus(live, key) {
+    if (!key) {
+      return;
+    }
+    var el = key.id ? document.getElementById(key.id) : null;
+    if (!el && key.vmid) {
+      var row = live.querySelector('tr[data-vmid="' + CSS.escape(key.vmid) + '"]');
+      if (row) {
+        // The same button, or the row's first one when the state changed.
+        el = (key.testid && row.querySelector('[data-testid="' + CSS.escape(key.testid) + '"]')) ||
+          row.querySelector("button, a[href]");
+      }
+    }
+    if (!el && key.href) {
+      el = live.querySelector('a[href="' + CSS.escape(key.href) + '"]');
+    }
+    if (el && live.contains(el)) {
+      el.focus({ preventScroll: true });
+    }
+  }
+
   function initLive() {
     var live = document.getElementById("live");
     if (!live || !window.EventSource) {
@@ -86,12 +148,25 @@
       var source = new EventSource(url);
       source.addEventListener("update", function (ev) {
         delay = 2000;
+        var key = focusKey(live);
         live.innerHTML = ev.data;
+        refocus(live, key);
         live.dataset.updates = String(Number(live.dataset.updates || "0") + 1);
       });
       source.addEventListener("expired", function (ev) {
         source.close();
-        window.location.assign(ev.data);
+        go(ev.data);
+      });
+      source.addEventListener("closed", function () {
+        // Newer pages of this session took this one's stream: stay as is,
+        // without reconnecting (that would close one of theirs).
+        source.close();
+        var note = document.createElement("div");
+        note.className = "alert alert-warn";
+        note.id = "live-closed";
+        note.setAttribute("role", "status");
+        note.textContent = "Live updates have stopped on this page because you have many pages of the dashboard open. Reload the page to see the current state.";
+        live.parentNode.insertBefore(note, live);
       });
       source.addEventListener("error", function () {
         // EventSource retries network errors itself; it gives up on an
@@ -104,7 +179,7 @@
           fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
             .then(function (resp) {
               if (resp.status === 401) {
-                window.location.assign("/login?reason=expired");
+                go("/login?reason=expired");
                 return;
               }
               if (resp.body && resp.body.cancel) {
@@ -153,7 +228,7 @@
       .then(function (resp) { return resp.json().then(function (body) { return { resp: resp, body: body }; }); })
       .then(function (r) {
         if (r.body.redirect) {
-          window.location.assign(r.body.redirect);
+          go(r.body.redirect);
           return;
         }
         if (!r.resp.ok) {
@@ -195,7 +270,7 @@
       .then(function (resp) { return resp.json().then(function (b) { return { resp: resp, body: b }; }); })
       .then(function (r) {
         if (r.body.redirect) {
-          window.location.assign(r.body.redirect);
+          go(r.body.redirect);
           return;
         }
         if (!r.resp.ok) {
