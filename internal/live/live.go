@@ -95,6 +95,22 @@ type feed struct {
 	done   chan struct{} // closed when the poller has stopped
 }
 
+// otherIdentity returns the identity of a subscriber whose ticket is not
+// ticket, or, when every subscriber has that ticket, that one. The poller
+// uses it once the pages of the session it polled for have gone: that
+// session may have been signed out, and its ticket is not to be used on its
+// behalf any longer. h.mu must be held.
+func (f *feed) otherIdentity(ticket string) lxc.Identity {
+	var same lxc.Identity
+	for _, id := range f.subs {
+		if id.Ticket != ticket {
+			return id
+		}
+		same = id
+	}
+	return same
+}
+
 // override is a container state known fresher than the cluster overview.
 type override struct {
 	status string
@@ -157,6 +173,10 @@ func (h *Hub) Subscribe(id lxc.Identity) (<-chan Snapshot, func(), error) {
 			if len(f.subs) == 0 && h.users[id.Username] == f {
 				f.cancel()
 				delete(h.users, id.Username)
+				return
+			}
+			if f.id.Ticket == id.Ticket {
+				f.id = f.otherIdentity(id.Ticket)
 			}
 		})
 	}

@@ -348,3 +348,58 @@ func TestSubscribersShareSeq(t *testing.T) {
 		t.Error("override missing from the shared snapshot")
 	}
 }
+
+// TestPollerDropsTheTicketOfAClosedSession: when the last page of the
+// session whose ticket the poller uses closes (the session may have been
+// signed out), the poller goes on with the ticket of a session that still
+// has pages open.
+func TestPollerDropsTheTicketOfAClosedSession(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		tickets []string
+	)
+	fetch := func(_ context.Context, id lxc.Identity, _ Snapshot) (Snapshot, error) {
+		mu.Lock()
+		tickets = append(tickets, id.Ticket)
+		mu.Unlock()
+		return Snapshot{Containers: []lxc.Container{{VMID: 101}}}, nil
+	}
+	h := New(fetch, Options{Interval: 10 * time.Millisecond})
+	defer h.Close()
+	stay, leaveStay, _ := h.Subscribe(lxc.Identity{Username: "u@pve", Ticket: "stays"})
+	defer leaveStay()
+	gone, leaveGone, _ := h.Subscribe(lxc.Identity{Username: "u@pve", Ticket: "signed-out"}) // newest: polled with
+	for {
+		receive(t, stay)
+		mu.Lock()
+		n := len(tickets)
+		last := tickets[n-1]
+		mu.Unlock()
+		if last == "signed-out" {
+			break
+		}
+		if n > 100 {
+			t.Fatal("the poller never used the newest session's ticket")
+		}
+	}
+	receive(t, gone)
+	leaveGone()
+	mu.Lock()
+	at := len(tickets)
+	mu.Unlock()
+	// A poll under way when the page left may still use its ticket; every
+	// later one must not.
+	for range 3 {
+		receive(t, stay)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i, tk := range tickets[at:] {
+		if tk == "signed-out" && i > 0 {
+			t.Fatalf("poll %d after the session's last page left used its ticket", i)
+		}
+	}
+	if tickets[len(tickets)-1] != "stays" {
+		t.Errorf("last poll with %q", tickets[len(tickets)-1])
+	}
+}

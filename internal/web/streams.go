@@ -128,16 +128,6 @@ func (r *streamRegistry) drop(st *stream) {
 	}
 }
 
-// counts returns how many streams a session and a user have open here.
-func (r *streamRegistry) counts(sessionID, username string) (sessionStreams, userStreams int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if w := r.sessions[sessionID]; w != nil {
-		sessionStreams = len(w.streams)
-	}
-	return sessionStreams, len(r.users[username])
-}
-
 // watch checks a session once per interval until it ends or its last
 // stream leaves.
 func (r *streamRegistry) watch(ctx context.Context, w *watchedSession) {
