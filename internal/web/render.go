@@ -47,11 +47,22 @@ func newRenderer() (*renderer, error) {
 		"bytes":    formatBytes,
 		"percent":  formatPercent,
 		"duration": formatDuration,
+		"input":    newInput,
+		"field":    newField,
+		"boolText": boolText,
+		"netData":  func(v containerView, f settingsForms) netFormData { return netFormData{View: v, Forms: f} },
+		"netRowData": func(prefix string, row netForm) netRowFields {
+			return netRowFields{Prefix: prefix, Row: row}
+		},
 	}
 	// Every page is parsed with the shared layout at start-up, so a broken
 	// template stops the server before it serves anything.
-	for _, name := range []string{"login", "tfa", "containers", "confirm", "task", "sessions", "error"} {
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+	for _, name := range []string{"login", "tfa", "containers", "container", "confirm", "task", "sessions", "error"} {
+		files := []string{"templates/layout.html", "templates/fields.html", "templates/" + name + ".html"}
+		if name == "container" {
+			files = append(files, "templates/settings.html")
+		}
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, files...)
 		if err != nil {
 			return nil, fmt.Errorf("web: parse template %s: %w", name, err)
 		}

@@ -1,0 +1,135 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/lxc-manager/lxc-manager/internal/lxc"
+)
+
+// chartQuery is the charts' time frame and consolidation function, kept in
+// the page's URL (?timeframe=day&cf=MAX).
+type chartQuery struct {
+	Timeframe string
+	CF        string
+}
+
+// parseChartQuery reads the chart settings; unknown values fall back to
+// PVE's defaults (an hour, AVERAGE).
+func parseChartQuery(q url.Values) chartQuery {
+	c := chartQuery{Timeframe: "hour", CF: "AVERAGE"}
+	if tf := q.Get("timeframe"); slices.Contains(lxc.Timeframes(), tf) {
+		c.Timeframe = tf
+	}
+	if cf := q.Get("cf"); slices.Contains(lxc.ConsolidationFunctions(), cf) {
+		c.CF = cf
+	}
+	return c
+}
+
+// Timeframes and CFs list the choices for the template.
+func (chartQuery) Timeframes() []string { return lxc.Timeframes() }
+
+// CFs lists the consolidation functions.
+func (chartQuery) CFs() []string { return lxc.ConsolidationFunctions() }
+
+// URL is the page's URL with tf and cf chosen.
+func (c chartQuery) URL(base, tf, cf string) string {
+	q := url.Values{}
+	if tf != "hour" {
+		q.Set("timeframe", tf)
+	}
+	if cf != "AVERAGE" {
+		q.Set("cf", cf)
+	}
+	if len(q) == 0 {
+		return base + "#charts"
+	}
+	return base + "?" + q.Encode() + "#charts"
+}
+
+// latestValue is one statistic of the newest RRD sample, for the table
+// shown instead of the charts when the browser runs no script.
+type latestValue struct {
+	Label string
+	Value string
+}
+
+// latestValues reads the newest sample that has values.
+func latestValues(pts []lxc.RRDPoint) []latestValue {
+	for i := len(pts) - 1; i >= 0; i-- {
+		p := pts[i]
+		if p.CPU == nil && p.Mem == nil {
+			continue
+		}
+		var out []latestValue
+		add := func(label string, v *float64, f func(float64) string) {
+			if v != nil {
+				out = append(out, latestValue{Label: label, Value: f(*v)})
+			}
+		}
+		add("CPU", p.CPU, formatPercent)
+		add("Memory", p.Mem, func(f float64) string { return formatBytes(int64(f)) })
+		add("Network in", p.NetIn, rate)
+		add("Network out", p.NetOut, rate)
+		add("Disk read", p.DiskRead, rate)
+		add("Disk write", p.DiskWrite, rate)
+		return out
+	}
+	return nil
+}
+
+func rate(f float64) string { return formatBytes(int64(f)) + "/s" }
+
+// rrddata serves a container's RRD statistics as JSON
+// (GET /containers/{node}/{vmid}/rrddata?timeframe=…&cf=…): PVE's samples
+// with PVE's field names; a field PVE left out stays out.
+func (s *Server) rrddata(w http.ResponseWriter, r *http.Request) error {
+	t, err := parseTarget(r)
+	if err != nil {
+		return s.jsonFailure(w, r, err)
+	}
+	q := r.URL.Query()
+	tf, cf := q.Get("timeframe"), q.Get("cf")
+	if tf == "" {
+		tf = "hour"
+	}
+	if cf == "" {
+		cf = "AVERAGE"
+	}
+	if !slices.Contains(lxc.Timeframes(), tf) || !slices.Contains(lxc.ConsolidationFunctions(), cf) {
+		return s.jsonFailure(w, r, lxc.Errorf(lxc.EInvalid, "timeframe must be hour, day, week, month or year, and cf AVERAGE or MAX."))
+	}
+	sess, _ := currentSession(r.Context())
+	pts, err := s.cfg.PVE.RRDData(r.Context(), s.identity(sess), t.Node, t.VMID, tf, cf)
+	if err != nil {
+		return s.jsonFailure(w, r, err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	return writeRRD(w, pts)
+}
+
+// writeRRD encodes the samples as a JSON array.
+func writeRRD(w http.ResponseWriter, pts []lxc.RRDPoint) error {
+	if pts == nil {
+		pts = []lxc.RRDPoint{}
+	}
+	return json.NewEncoder(w).Encode(pts)
+}
+
+// jsonFailure answers a script's request with a curated JSON error.
+func (s *Server) jsonFailure(w http.ResponseWriter, r *http.Request, err error) error {
+	status, msg := userError(err)
+	switch lxc.ErrorCode(err) {
+	case lxc.EForbidden:
+		msg = "You don't have permission to see this container."
+	case lxc.ERefused:
+		status, msg = http.StatusNotFound, "This container's statistics are not available."
+	}
+	s.log.Warn("request failed", "request_id", requestID(r.Context()), "path", r.URL.Path, "status", status, "err", err)
+	writeJSON(w, status, jsonError{Error: msg})
+	return nil
+}
