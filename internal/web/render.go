@@ -87,7 +87,19 @@ type pageData struct {
 	Nonce     string
 	User      string // signed-in userid, empty on public pages
 	RequestID string
+	Nav       string // the sidebar entry of this page: "containers" or "sessions"
 	Page      any
+}
+
+// navOf is the sidebar entry a path belongs to, marked aria-current.
+func navOf(path string) string {
+	switch {
+	case path == "/" || strings.HasPrefix(path, "/containers/") || strings.HasPrefix(path, "/tasks/"):
+		return "containers"
+	case path == "/sessions":
+		return "sessions"
+	}
+	return ""
 }
 
 // render executes a page into a buffer and writes it with status; a template
@@ -99,7 +111,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		http.Error(w, msgInternal, http.StatusInternalServerError)
 		return
 	}
-	data := pageData{Nonce: cspNonce(r.Context()), RequestID: requestID(r.Context()), Page: page}
+	data := pageData{Nonce: cspNonce(r.Context()), RequestID: requestID(r.Context()), Nav: navOf(r.URL.Path), Page: page}
 	if sess, ok := currentSession(r.Context()); ok {
 		data.User = sess.Username
 	}
