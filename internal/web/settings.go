@@ -284,6 +284,10 @@ func (f *settingsForms) readSection(section string, form url.Values) bool {
 			v = boolText(form.Get(k) != "")
 		case "description":
 			v = strings.ReplaceAll(form.Get(k), "\r\n", "\n")
+		case "tags":
+			v = strings.Join(lxc.SplitTags(v), " ")
+		case "nameserver", "searchdomain":
+			v = strings.Join(strings.Fields(v), " ")
 		}
 		x.Value = v
 		if msg := checkValue(k, v); msg != "" {
@@ -545,8 +549,6 @@ func (f *settingsForms) change(section string, cfg lxc.Config) lxc.ConfigChange 
 		case v == "":
 		case k == "tags":
 			ch.Set[k] = strings.Join(lxc.SplitTags(v), ";")
-		case k == "nameserver" || k == "searchdomain":
-			ch.Set[k] = strings.Join(strings.Fields(v), " ")
 		default:
 			ch.Set[k] = v
 		}
