@@ -33,6 +33,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /containers/{node}/{vmid}/config", s.requireSession(s.handle(s.configure)))
 	mux.Handle("POST /containers/{node}/{vmid}/resize", s.requireSession(s.handle(s.resize)))
 	mux.Handle("GET /tasks/{node}/{upid}", s.requireSession(s.handle(s.task)))
+	mux.Handle("GET /tasks/{node}/{upid}/log", s.requireSession(s.handle(s.taskLog)))
 	mux.Handle("GET /sessions", s.requireSession(s.handle(s.sessions)))
 	mux.Handle("POST /sessions/{handle}/logout", s.requireSession(s.handle(s.logoutSession)))
 	mux.Handle("POST /sessions/logout-all", s.requireSession(s.handle(s.logoutEverywhere)))
