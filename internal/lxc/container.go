@@ -25,6 +25,15 @@ type Container struct {
 	Disk     int64
 	MaxDisk  int64
 	Uptime   time.Duration
+	// Swap, MaxSwap, NetIn and NetOut come from status/current only
+	// (NetIn and NetOut are byte counters since the container started).
+	Swap    int64
+	MaxSwap int64
+	NetIn   int64
+	NetOut  int64
+	// HAState is the HA manager's state ("started", "stopped", ...), or ""
+	// when the container is not HA-managed.
+	HAState string
 }
 
 // Running reports whether the container runs.

@@ -190,6 +190,7 @@ type request struct {
 	form    url.Values
 	id      *lxc.Identity // nil for calls that need no sign-in
 	timeout time.Duration
+	total   *Num // receives the envelope's "total" (task lists), if set
 }
 
 // do performs r and decodes the answer's data into out (which may be nil),
@@ -276,8 +277,9 @@ func (c *Client) call(ctx context.Context, r request, out any) error {
 	}
 	// One pass: decode "data" straight into out.
 	wrapper := struct {
-		Data any `json:"data"`
-	}{Data: out}
+		Data  any  `json:"data"`
+		Total *Num `json:"total,omitempty"`
+	}{Data: out, Total: r.total}
 	if err := json.Unmarshal(raw, &wrapper); err != nil {
 		return &Error{Op: op, Kind: lxc.EInternal, Status: resp.StatusCode, Err: fmt.Errorf("decode answer: %w", err)}
 	}

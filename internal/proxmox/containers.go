@@ -73,7 +73,15 @@ func (c *Client) Containers(ctx context.Context, id lxc.Identity) ([]lxc.Contain
 func (c *Client) ContainerStatus(ctx context.Context, id lxc.Identity, node string, vmid int) (lxc.Container, error) {
 	var r struct {
 		resource
-		Cpus Num `json:"cpus"`
+		Cpus    Num `json:"cpus"`
+		Swap    Num `json:"swap"`
+		MaxSwap Num `json:"maxswap"`
+		NetIn   Num `json:"netin"`
+		NetOut  Num `json:"netout"`
+		HA      struct {
+			Managed Num    `json:"managed"`
+			State   string `json:"state"`
+		} `json:"ha"`
 	}
 	path := fmt.Sprintf("/nodes/%s/lxc/%d/status/current", url.PathEscape(node), vmid)
 	if err := c.do(ctx, request{method: http.MethodGet, path: path, route: "/nodes/{node}/lxc/{vmid}/status/current", id: &id}, &r); err != nil {
@@ -84,7 +92,21 @@ func (c *Client) ContainerStatus(ctx context.Context, id lxc.Identity, node stri
 		Lock: r.Lock, Tags: lxc.SplitTags(r.Tags), CPU: float64(r.CPU), MaxCPU: float64(r.Cpus),
 		Mem: r.Mem.Int(), MaxMem: r.MaxMem.Int(), Disk: r.Disk.Int(), MaxDisk: r.MaxDisk.Int(),
 		Uptime: time.Duration(r.Uptime.Int()) * time.Second,
+		Swap:   r.Swap.Int(), MaxSwap: r.MaxSwap.Int(), NetIn: r.NetIn.Int(), NetOut: r.NetOut.Int(),
+		HAState: haState(r.HA.Managed.Bool(), r.HA.State),
 	}, nil
+}
+
+// haState is the HA state shown for a container: "" when HA does not manage
+// it.
+func haState(managed bool, state string) string {
+	if !managed {
+		return ""
+	}
+	if state == "" {
+		return "managed"
+	}
+	return state
 }
 
 // Act runs a lifecycle action and returns the UPID of PVE's task. PVE

@@ -473,7 +473,7 @@ func TestShutdownTimeoutOffersForceStop(t *testing.T) {
 	if !strings.Contains(page.body, `id="force-stop"`) {
 		t.Error("task page offers no forced stop")
 	}
-	if !regexp.MustCompile(`(?s)id="task-log">.*TASK ERROR: container did not stop`).MatchString(page.body) {
+	if !regexp.MustCompile(`(?s)id="task-log"[^>]*>.*TASK ERROR: container did not stop`).MatchString(page.body) {
 		t.Error("task page lacks the task log's last line")
 	}
 	status, body = actJSON(t, st, c, ct.Node, ct.VMID, "stop", url.Values{"confirm": {"1"}})

@@ -47,11 +47,22 @@ func newRenderer() (*renderer, error) {
 		"bytes":    formatBytes,
 		"percent":  formatPercent,
 		"duration": formatDuration,
+		"input":    newInput,
+		"field":    newField,
+		"boolText": boolText,
+		"netData":  func(v containerView, f settingsForms) netFormData { return netFormData{View: v, Forms: f} },
+		"netRowData": func(prefix string, row netForm) netRowFields {
+			return netRowFields{Prefix: prefix, Row: row}
+		},
 	}
 	// Every page is parsed with the shared layout at start-up, so a broken
 	// template stops the server before it serves anything.
-	for _, name := range []string{"login", "tfa", "containers", "confirm", "task", "sessions", "error"} {
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+	for _, name := range []string{"login", "tfa", "containers", "container", "confirm", "task", "sessions", "error"} {
+		files := []string{"templates/layout.html", "templates/fields.html", "templates/" + name + ".html"}
+		if name == "container" {
+			files = append(files, "templates/settings.html")
+		}
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, files...)
 		if err != nil {
 			return nil, fmt.Errorf("web: parse template %s: %w", name, err)
 		}
@@ -76,7 +87,19 @@ type pageData struct {
 	Nonce     string
 	User      string // signed-in userid, empty on public pages
 	RequestID string
+	Nav       string // the sidebar entry of this page: "containers" or "sessions"
 	Page      any
+}
+
+// navOf is the sidebar entry a path belongs to, marked aria-current.
+func navOf(path string) string {
+	switch {
+	case path == "/" || strings.HasPrefix(path, "/containers/") || strings.HasPrefix(path, "/tasks/"):
+		return "containers"
+	case path == "/sessions":
+		return "sessions"
+	}
+	return ""
 }
 
 // render executes a page into a buffer and writes it with status; a template
@@ -88,7 +111,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		http.Error(w, msgInternal, http.StatusInternalServerError)
 		return
 	}
-	data := pageData{Nonce: cspNonce(r.Context()), RequestID: requestID(r.Context()), Page: page}
+	data := pageData{Nonce: cspNonce(r.Context()), RequestID: requestID(r.Context()), Nav: navOf(r.URL.Path), Page: page}
 	if sess, ok := currentSession(r.Context()); ok {
 		data.User = sess.Username
 	}

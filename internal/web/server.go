@@ -35,6 +35,13 @@ type PVE interface {
 	Act(ctx context.Context, id lxc.Identity, node string, vmid int, action lxc.Action, opts lxc.ActionOptions) (string, error)
 	Task(ctx context.Context, id lxc.Identity, node, upid string) (lxc.Task, error)
 	TaskLog(ctx context.Context, id lxc.Identity, node, upid string, start, limit int) ([]string, error)
+	NodeTasks(ctx context.Context, id lxc.Identity, node string, f lxc.TaskFilter) ([]lxc.TaskEntry, int, error)
+	ContainerConfig(ctx context.Context, id lxc.Identity, node string, vmid int, current bool) (lxc.Config, error)
+	ContainerPending(ctx context.Context, id lxc.Identity, node string, vmid int) ([]lxc.PendingChange, error)
+	UpdateConfig(ctx context.Context, id lxc.Identity, node string, vmid int, ch lxc.ConfigChange) error
+	ResizeDisk(ctx context.Context, id lxc.Identity, node string, vmid int, disk, size, digest string) (string, error)
+	Interfaces(ctx context.Context, id lxc.Identity, node string, vmid int) ([]lxc.Interface, error)
+	RRDData(ctx context.Context, id lxc.Identity, node string, vmid int, timeframe, cf string) ([]lxc.RRDPoint, error)
 }
 
 // Limiter counts failed sign-ins per key (see package throttle for the

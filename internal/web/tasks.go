@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -24,10 +25,54 @@ type taskPage struct {
 	// Log is the end of the finished task's log, as PVE wrote it (shown on
 	// the task page, escaped, like PVE's own task viewer does).
 	Log []string `json:"-"`
+	// LogFrom is the line number (0-based) of Log's first line, LogNext
+	// that of the line after its last, and LogURL where new lines are read.
+	LogFrom int    `json:"-"`
+	LogNext int    `json:"-"`
+	LogURL  string `json:"-"`
 }
 
-// taskLogLines is how much of a finished task's log the task page shows.
-const taskLogLines = 30
+// taskLogLines is how much of a task's log the task page shows at first;
+// taskLogMax is how many lines one read asks PVE for.
+const (
+	taskLogLines = 30
+	taskLogMax   = 500
+)
+
+// taskLogChunk is the JSON answer of GET /tasks/{node}/{upid}/log: the
+// lines from Start on, where to continue, and whether the task still runs.
+type taskLogChunk struct {
+	Lines   []string `json:"lines"`
+	Next    int      `json:"next"`
+	Running bool     `json:"running"`
+}
+
+// taskLog returns a task's log lines from ?start=N (GET
+// /tasks/{node}/{upid}/log) so the task page can follow a running task.
+func (s *Server) taskLog(w http.ResponseWriter, r *http.Request) error {
+	sess, _ := currentSession(r.Context())
+	node, upid := r.PathValue("node"), r.PathValue("upid")
+	start, err := strconv.Atoi(r.URL.Query().Get("start"))
+	if !nodeNamePattern.MatchString(node) || !strings.HasPrefix(upid, "UPID:") || len(upid) > 512 || err != nil || start < 0 {
+		return s.jsonFailure(w, r, lxc.Errorf(lxc.EInvalid, "That is not a valid task log request."))
+	}
+	id := s.identity(sess)
+	// Status first: a task that ended before the read has all its lines in it.
+	t, err := s.cfg.PVE.Task(r.Context(), id, node, upid)
+	if err != nil {
+		return s.jsonFailure(w, r, err)
+	}
+	lines, err := s.cfg.PVE.TaskLog(r.Context(), id, node, upid, start, taskLogMax)
+	if err != nil {
+		return s.jsonFailure(w, r, err)
+	}
+	if lines == nil {
+		lines = []string{}
+	}
+	next := start + len(lines)
+	writeJSON(w, http.StatusOK, taskLogChunk{Lines: lines, Next: next, Running: t.Running || len(lines) == taskLogMax})
+	return nil
+}
 
 // actionOfTask maps PVE's task types to actions.
 func actionOfTask(taskType string) (lxc.Action, bool) {
@@ -109,16 +154,16 @@ func (s *Server) task(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusOK, p)
 		return nil
 	}
-	if !t.Running {
-		lines, err := s.cfg.PVE.TaskLog(r.Context(), s.identity(sess), node, upid, 0, 500)
-		if err != nil {
-			s.log.Warn("task log", "request_id", requestID(r.Context()), "err", err)
-		}
-		p.Log = lines[max(0, len(lines)-taskLogLines):]
+	// The log shows while the task runs too: the page's script appends new
+	// lines as they come (taskLog); without script the page reloads.
+	lines, err := s.cfg.PVE.TaskLog(r.Context(), s.identity(sess), node, upid, 0, taskLogMax)
+	if err != nil {
+		s.log.Warn("task log", "request_id", requestID(r.Context()), "err", err)
 	}
-	if t.Running {
-		w.Header().Set("Refresh", "2")
-	}
+	p.LogFrom = max(0, len(lines)-taskLogLines)
+	p.Log = lines[p.LogFrom:]
+	p.LogNext = len(lines)
+	p.LogURL = "/tasks/" + url.PathEscape(node) + "/" + url.PathEscape(upid) + "/log"
 	s.render(w, r, http.StatusOK, "task", p)
 	return nil
 }
