@@ -16,6 +16,7 @@ import (
 	"github.com/lxc-manager/lxc-manager/internal/lxc"
 	"github.com/lxc-manager/lxc-manager/internal/metrics"
 	"github.com/lxc-manager/lxc-manager/internal/session"
+	"github.com/lxc-manager/lxc-manager/internal/throttle"
 )
 
 // PVE is what the web layer needs from the Proxmox VE client. Errors carry an
@@ -36,12 +37,22 @@ type PVE interface {
 	TaskLog(ctx context.Context, id lxc.Identity, node, upid string, start, limit int) ([]string, error)
 }
 
-// Limiter counts failed sign-ins per key (see package throttle for the
-// contract). Errors mean its store is unreachable.
+// Limiter reserves sign-in attempts against several counters at once
+// (throttle.Limiter states the contract: Reserve counts atomically or
+// returns the wait, Release gives an attempt back, Reset forgets). Errors
+// mean its store is unreachable.
 type Limiter interface {
-	Blocked(ctx context.Context, keys ...string) (time.Duration, error)
-	Fail(ctx context.Context, keys ...string) error
-	Reset(ctx context.Context, key string) error
+	Reserve(ctx context.Context, limits ...throttle.Limit) (time.Duration, error)
+	Release(ctx context.Context, limits ...throttle.Limit) error
+	Reset(ctx context.Context, keys ...string) error
+}
+
+// StepClaims remembers the second steps of sign-ins that were used
+// (throttle.Claims states the contract). Errors mean its store is
+// unreachable.
+type StepClaims interface {
+	Claim(ctx context.Context, id string, ttl time.Duration) (bool, error)
+	Unclaim(ctx context.Context, id string) error
 }
 
 // Realm is a sign-in realm offered on the login form.
@@ -62,10 +73,12 @@ type Config struct {
 	PVE   PVE
 	Store session.Store
 	Codec *session.Codec
-	// Limiter refuses sign-ins after too many failures per account and
-	// per client address.
+	// Limiter refuses sign-ins after too many failures per account,
+	// client address and browser (signin_limits.go).
 	Limiter Limiter
-	Logger  *slog.Logger
+	// StepClaims makes each second step of a sign-in single-use.
+	StepClaims StepClaims
+	Logger     *slog.Logger
 	// CookieSecure sets the Secure flag on the session cookie.
 	CookieSecure bool
 	// SessionTTL is a session's lifetime without activity (a PVE ticket's:
@@ -115,8 +128,8 @@ type Server struct {
 
 // New checks cfg, parses the templates and builds the routes.
 func New(cfg Config) (*Server, error) {
-	if cfg.PVE == nil || cfg.Store == nil || cfg.Codec == nil || cfg.Limiter == nil {
-		return nil, errors.New("web: PVE, Store, Codec and Limiter are required")
+	if cfg.PVE == nil || cfg.Store == nil || cfg.Codec == nil || cfg.Limiter == nil || cfg.StepClaims == nil {
+		return nil, errors.New("web: PVE, Store, Codec, Limiter and StepClaims are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
