@@ -244,3 +244,43 @@ func TestKnownBrowserGuessesAreLimited(t *testing.T) {
 		t.Errorf("another browser: %d", r.status)
 	}
 }
+
+// Successful sign-ins give their attempt back: many people behind one
+// address (one NAT) sign in one after another without being held.
+func TestSuccessfulSignInsAreNotCounted(t *testing.T) {
+	for _, memory := range stores() {
+		t.Run(storeName(memory), func(t *testing.T) {
+			st := apptest.Start(t, apptest.Options{MemorySessions: memory, Sim: pvesim.Options{Scenario: "demo"}})
+			for i := range 40 {
+				if r := login(t, st, clientFrom(t, st, "127.0.0.9"), "root", "pam", rootPassword); r.status != http.StatusSeeOther {
+					t.Fatalf("sign-in %d: %d", i+1, r.status)
+				}
+			}
+			// A typo does not carry the others' attempts: the person has
+			// all five.
+			c := clientFrom(t, st, "127.0.0.9")
+			for i := range 4 {
+				if r := login(t, st, c, "root", "pam", "typo"); r.status != http.StatusUnauthorized {
+					t.Fatalf("typo %d: %d", i+1, r.status)
+				}
+			}
+			if r := login(t, st, c, "root", "pam", rootPassword); r.status != http.StatusSeeOther {
+				t.Errorf("after four typos: %d", r.status)
+			}
+			if !memory {
+				// Only the failures' counters remain: the pair's was
+				// forgotten at the sign-in.
+				keys, _ := st.RDB.Keys(context.Background(), "throttle:*").Result()
+				slices.Sort(keys)
+				if want := []string{"throttle:acct:root@pam", "throttle:addr:127.0.0.9"}; !slices.Equal(keys, want) {
+					t.Errorf("counters %v, want %v", keys, want)
+				}
+				for _, k := range keys {
+					if n, _ := st.RDB.Get(context.Background(), k).Int(); n != 4 {
+						t.Errorf("%s = %d, want the 4 typos", k, n)
+					}
+				}
+			}
+		})
+	}
+}
