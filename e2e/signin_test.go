@@ -246,7 +246,10 @@ func TestKnownBrowserSignsInDuringAttack(t *testing.T) {
 		t.Errorf("a fresh browser during the attack: %d, want 429", s)
 	}
 	signIn(t, b, st, "alice", "pve", "alice-pass")
-	b.do(t, chromedp.WaitVisible(chromedp.CSS(`[data-testid="current-user"]`)))
+	b.do(t, chromedp.WaitVisible(chromedp.CSS(`[data-testid="current-user"], #login-error`)))
+	if msg := eval[string](t, b, `document.querySelector('#login-error')?.textContent ?? ''`); msg != "" {
+		t.Fatalf("the known browser was refused: %q", strings.TrimSpace(msg))
+	}
 	if got := b.text(t, `[data-testid="current-user"]`); got != "alice@pve" {
 		t.Errorf("signed in as %q", got)
 	}

@@ -79,7 +79,8 @@ type Config struct {
 	// StepClaims makes each second step of a sign-in single-use.
 	StepClaims StepClaims
 	Logger     *slog.Logger
-	// CookieSecure sets the Secure flag on the session cookie.
+	// CookieSecure sets the Secure flag on the dashboard's cookies and
+	// names them with the __Host- prefix (cookieName).
 	CookieSecure bool
 	// SessionTTL is a session's lifetime without activity (a PVE ticket's:
 	// 2 h); activity renews the ticket and the session with it.
