@@ -1,6 +1,10 @@
 package e2e
 
 import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -57,7 +61,10 @@ func TestRecoveryKeyWorksOnce(t *testing.T) {
 	for attempt, want := range []string{"signed in", "refused"} {
 		b := newBrowser(t)
 		signIn(t, b, st, "bob", "pve", "bob-pass")
-		b.do(t, chromedp.WaitVisible(chromedp.CSS("#use-recovery")), chromedp.Click(chromedp.CSS("#use-recovery")))
+		// Wait for the recovery form itself: #tfa-form is on the code form
+		// too, and typing into it before the switch lands loses the key.
+		b.do(t, chromedp.WaitVisible(chromedp.CSS("#use-recovery")), chromedp.Click(chromedp.CSS("#use-recovery")),
+			chromedp.WaitVisible(chromedp.CSS("#use-totp")))
 		enterCode(t, b, key)
 		if want == "signed in" {
 			b.do(t, chromedp.WaitVisible(chromedp.CSS(`[data-testid="current-user"]`)))
@@ -188,5 +195,65 @@ func TestRememberUserName(t *testing.T) {
 	)
 	if user := eval[string](t, b, `document.querySelector('#username').value`); user != "" {
 		t.Errorf("name still remembered: %q", user)
+	}
+}
+
+// guessFrom sends one wrong password for user@realm from the loopback
+// address ip and returns the status.
+func guessFrom(t *testing.T, st *apptest.Stack, ip, user, realm, password string) int {
+	t.Helper()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+	tr := &http.Transport{DialContext: d.DialContext}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 20 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	form := url.Values{"username": {user}, "realm": {realm}, "password": {password}}
+	resp, err := c.PostForm(st.URL+"/login", form)
+	if err != nil {
+		t.Fatalf("guess from %s: %v", ip, err)
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}
+
+// A browser that signed in before keeps signing in while guessers at many
+// addresses have used up the account's attempts: the device cookie works
+// as set (HttpOnly, SameSite=Strict) in a real browser.
+func TestKnownBrowserSignsInDuringAttack(t *testing.T) {
+	st, _ := tfaStack(t)
+	b := newBrowser(t)
+	signIn(t, b, st, "alice", "pve", "alice-pass")
+	b.do(t, chromedp.WaitVisible(chromedp.CSS(`[data-testid="current-user"]`)),
+		chromedp.Click(chromedp.CSS("#sign-out")), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+
+	held := false
+	for a := 10; a < 40 && !held; a++ {
+		for range 5 {
+			s := guessFrom(t, st, fmt.Sprintf("127.0.1.%d", a), "alice", "pve", "wrong")
+			if s == http.StatusTooManyRequests {
+				held = true
+				break
+			}
+			if s != http.StatusUnauthorized {
+				t.Fatalf("guess: %d", s)
+			}
+		}
+	}
+	if !held {
+		t.Fatal("the account-wide limit never held")
+	}
+	if s := guessFrom(t, st, "127.0.0.4", "alice", "pve", "alice-pass"); s != http.StatusTooManyRequests {
+		t.Errorf("a fresh browser during the attack: %d, want 429", s)
+	}
+	signIn(t, b, st, "alice", "pve", "alice-pass")
+	b.do(t, chromedp.WaitVisible(chromedp.CSS(`[data-testid="current-user"], #login-error`)))
+	if msg := eval[string](t, b, `document.querySelector('#login-error')?.textContent ?? ''`); msg != "" {
+		t.Fatalf("the known browser was refused: %q", strings.TrimSpace(msg))
+	}
+	if got := b.text(t, `[data-testid="current-user"]`); got != "alice@pve" {
+		t.Errorf("signed in as %q", got)
+	}
+	if v := b.cspViolations(); len(v) > 0 {
+		t.Errorf("CSP violations: %q", v)
 	}
 }

@@ -150,6 +150,7 @@ func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (*Dashboard
 		store   session.Store
 		shared  live.Shared
 		limiter web.Limiter
+		claims  web.StepClaims
 		checks  = []web.Check{{Name: "pve", Ping: func(ctx context.Context) error {
 			_, err := pve.Realms(ctx) // answers without a sign-in
 			return err
@@ -158,7 +159,8 @@ func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (*Dashboard
 	if deps.MemorySessions {
 		ms := session.NewMemoryStore(now)
 		store, counter = ms, ms
-		limiter = throttle.NewMemory(throttle.DefaultPolicy(), now)
+		limiter = throttle.NewMemory(now)
+		claims = throttle.NewMemoryClaims(now)
 	} else {
 		rc, err := session.NewRedisClient(cfg.RedisURL)
 		if err != nil {
@@ -174,7 +176,8 @@ func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (*Dashboard
 		d.redis = rc
 		rs := session.NewRedisStore(rc)
 		store, counter = rs, rs
-		limiter = throttle.NewRedis(rc, throttle.DefaultPolicy())
+		limiter = throttle.NewRedis(rc)
+		claims = throttle.NewRedisClaims(rc, "tfa-used:")
 		instance, err := session.NewID()
 		if err != nil {
 			return nil, err
@@ -187,6 +190,7 @@ func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (*Dashboard
 		Store:          session.Sealed(store, codec),
 		Codec:          codec,
 		Limiter:        limiter,
+		StepClaims:     claims,
 		Logger:         logger,
 		CookieSecure:   cfg.CookieSecure,
 		SessionTTL:     config.SessionTTL,

@@ -61,6 +61,13 @@ type Config struct {
 	// EventsTimeout bounds the wait for the first update on an event
 	// stream [10 s].
 	EventsTimeout time.Duration
+	// ForwardedFor sends each client's own address, from the benchmarking
+	// range 198.18.0.0/15, in X-Forwarded-For, as a proxy would: with the
+	// load generator among the dashboard's TRUSTED_PROXIES the clients
+	// come from many addresses, as real ones do, instead of looking like
+	// one address signing in to many accounts at once (which the sign-in
+	// limits hold back).
+	ForwardedFor bool
 }
 
 func (c *Config) defaults() {
@@ -128,6 +135,7 @@ type Fleet struct {
 
 type client struct {
 	acct     Account
+	addr     string // X-Forwarded-For, when Config.ForwardedFor
 	http     *http.Client
 	signedIn bool
 }
@@ -168,8 +176,13 @@ func New(cfg Config) (*Fleet, error) {
 		if err != nil {
 			return nil, err
 		}
+		var addr string
+		if cfg.ForwardedFor {
+			addr = fmt.Sprintf("198.%d.%d.%d", 18+i>>16&1, i>>8&0xff, i&0xff)
+		}
 		f.clients = append(f.clients, &client{
 			acct: cfg.Accounts[i%len(cfg.Accounts)],
+			addr: addr,
 			http: &http.Client{
 				Transport:     tr,
 				Jar:           jar,
@@ -291,6 +304,9 @@ func (f *Fleet) post(ctx context.Context, c *client, path string, form url.Value
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "text/html")
+	if c.addr != "" {
+		req.Header.Set("X-Forwarded-For", c.addr)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -74,7 +75,10 @@ type loadParams struct {
 
 // runLoad runs the load and its checks.
 func runLoad(t *testing.T, p loadParams) {
-	st := apptest.Start(t, apptest.Options{Sim: pvesim.Options{Scenario: "demo"}, LiveInterval: p.liveInterval})
+	// The load generator is the dashboard's proxy: its clients come from
+	// many addresses (loadtest.Config.ForwardedFor).
+	st := apptest.Start(t, apptest.Options{Sim: pvesim.Options{Scenario: "demo"}, LiveInterval: p.liveInterval,
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
 	liveInterval := p.liveInterval
 	if liveInterval <= 0 {
 		liveInterval = 3 * time.Second
@@ -86,7 +90,7 @@ func runLoad(t *testing.T, p loadParams) {
 
 	goroutinesBefore := runtime.NumGoroutine()
 	fleet, err := loadtest.New(loadtest.Config{BaseURL: st.URL, Accounts: accounts, Clients: clients, Duration: duration,
-		MinPause: p.minPause, MaxPause: p.maxPause})
+		MinPause: p.minPause, MaxPause: p.maxPause, ForwardedFor: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,13 +48,14 @@ func TestSessionCookieValue(t *testing.T) {
 		{[]string{"lxc-session="}, "", false},
 		{[]string{"xlxc-session=abc; lxc-sessionx=def"}, "", false},
 		{[]string{";;; =; lxc-session"}, "", false},
+		{[]string{"__Host-lxc-session=abc"}, "", false},
 	}
 	for _, tc := range cases {
 		r := httptest.NewRequest("GET", "/", nil)
 		for _, h := range tc.headers {
 			r.Header.Add("Cookie", h)
 		}
-		got, ok := sessionCookieValue(r)
+		got, ok := sessionCookieValue(r, "lxc-session")
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("%q: %q, %v", tc.headers, got, ok)
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -127,44 +126,42 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	cred := lxc.Credentials{Username: f.Username, Realm: f.Realm, Password: f.Password}
-	acctKey, addrKey := "acct:"+strings.ToLower(cred.UserID()), "addr:"+clientIP(r)
 
-	wait, err := s.cfg.Limiter.Blocked(r.Context(), acctKey, addrKey)
+	// The attempt is counted before PVE is asked, so parallel guesses
+	// cannot all reach PVE while it holds each refusal (3 s).
+	att := s.attemptFor(r, cred.UserID())
+	wait, err := s.reserve(r.Context(), att)
 	if err != nil {
-		return s.loginFailed(w, r, p, cred, fmt.Errorf("throttle: %w: %w", session.ErrUnavailable, err))
+		return s.loginFailed(w, r, p, cred, err)
 	}
 	if wait > 0 {
-		s.log.Warn("audit: sign-in throttled", "user", cred.UserID(), "client", clientAddr(r), "retry_after_s", int(wait.Seconds()+0.999),
-			"request_id", requestID(r.Context()))
-		s.cfg.Metrics.SignIn("throttled")
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
 		p.Error = throttleMessage(wait)
-		s.render(w, r, http.StatusTooManyRequests, "login", p)
+		s.throttled(w, r, cred.UserID(), "password", wait, "login", p)
 		return nil
 	}
 
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.LoginTimeout)
+	// The answer must be had whatever the browser does: a guesser who
+	// hangs up while PVE holds a refusal must not get the attempt back.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.cfg.LoginTimeout)
 	defer cancel()
 	id, err := s.cfg.PVE.Login(ctx, cred)
 	var sfe *lxc.SecondFactorError
 	if errors.As(err, &sfe) {
+		// The password was right; the second step counts its own attempts.
+		s.release(r, att)
 		s.cfg.Metrics.SignIn("second_factor")
 		return s.startTFA(w, r, p, cred, sfe.Challenge, f.Next)
 	}
 	if err == nil {
 		err = s.startSession(ctx, w, r, id)
 	}
-	if lxc.ErrorCode(err) == lxc.ECredentials {
-		if ferr := s.cfg.Limiter.Fail(r.Context(), acctKey, addrKey); ferr != nil {
-			s.log.Error("throttle: count failure", "err", ferr)
-		}
-	}
 	if err != nil {
+		if lxc.ErrorCode(err) != lxc.ECredentials {
+			s.release(r, att) // PVE unreachable, the store down: no guess was judged
+		}
 		return s.loginFailed(w, r, p, cred, err)
 	}
-	if rerr := s.cfg.Limiter.Reset(r.Context(), acctKey); rerr != nil {
-		s.log.Error("throttle: reset account", "err", rerr)
-	}
+	s.succeeded(r, att)
 	s.cfg.Metrics.SignIn("success")
 	s.log.Info("audit: sign-in", "request_id", requestID(r.Context()), "user", id.Username, "client", clientAddr(r), "outcome", "success")
 	http.Redirect(w, r, f.Next, http.StatusSeeOther)
@@ -184,7 +181,8 @@ func (s *Server) loginFailed(w http.ResponseWriter, r *http.Request, p loginPage
 }
 
 // startSession stores a new session under a fresh random id and sets the
-// cookie. An old session cookie the browser may still send is not reused.
+// session and device cookies. A session the browser already holds is
+// ended, not reused.
 func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, id lxc.Identity) error {
 	sid, err := session.NewID()
 	if err != nil {
@@ -223,6 +221,39 @@ func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *htt
 	if err := s.cfg.Store.Save(ctx, sess, s.cfg.SessionTTL); err != nil {
 		return fmt.Errorf("save session: %w", err)
 	}
+	s.endReplacedSession(ctx, r)
 	s.setCookie(w, sealed)
+	if err := s.setDeviceCookie(w, id.Username); err != nil {
+		// The sign-in stands; the browser is just not remembered.
+		s.log.Error("sign-in: device cookie", "request_id", requestID(r.Context()), "err", err)
+	}
 	return nil
+}
+
+// endReplacedSession ends the session the browser held before this
+// sign-in, so a session it no longer uses cannot be picked up from its
+// old cookie.
+func (s *Server) endReplacedSession(ctx context.Context, r *http.Request) {
+	value, ok := sessionCookieValue(r, s.cookieName(sessionCookie))
+	if !ok {
+		return
+	}
+	old, err := s.cfg.Codec.Decode(value)
+	if err != nil {
+		return
+	}
+	prev, err := s.cfg.Store.Load(ctx, old)
+	if errors.Is(err, session.ErrNotFound) {
+		return
+	}
+	if err == nil {
+		err = s.cfg.Store.Delete(ctx, old)
+	}
+	if err != nil {
+		s.log.Error("audit: sign-out", "request_id", requestID(r.Context()), "user", prev.Username, "client", clientAddr(r),
+			"reason", "replaced by a new sign-in", "outcome", "failed", "err", err)
+		return
+	}
+	s.log.Info("audit: sign-out", "request_id", requestID(r.Context()), "user", prev.Username, "client", clientAddr(r),
+		"reason", "replaced by a new sign-in", "outcome", "success")
 }

@@ -11,8 +11,8 @@ import (
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	rid := requestID(r.Context())
 	user := ""
-	if c, err := r.Cookie(cookieName); err == nil {
-		if id, err := s.cfg.Codec.Decode(c.Value); err == nil {
+	if value, ok := sessionCookieValue(r, s.cookieName(sessionCookie)); ok {
+		if id, err := s.cfg.Codec.Decode(value); err == nil {
 			if sess, err := s.cfg.Store.Load(r.Context(), id); err == nil {
 				user = sess.Username
 			}

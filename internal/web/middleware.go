@@ -144,7 +144,7 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 // (no cookie, a cookie that does not open, an unknown or expired id) and one
 // matching session.ErrUnavailable when the store is down.
 func (s *Server) loadSession(r *http.Request) (session.Session, error) {
-	value, ok := sessionCookieValue(r)
+	value, ok := sessionCookieValue(r, s.cookieName(sessionCookie))
 	if !ok {
 		return session.Session{}, fmt.Errorf("no cookie: %w", session.ErrNotFound)
 	}
@@ -163,15 +163,16 @@ func (s *Server) loadSession(r *http.Request) (session.Session, error) {
 	return sess, nil
 }
 
-// sessionCookieValue finds the session cookie without parsing every cookie
-// of the request (r.Cookie builds them all), on the hot path of every page.
-func sessionCookieValue(r *http.Request) (string, bool) {
+// sessionCookieValue finds the cookie called name (the session cookie's
+// name, from cookieName) without parsing every cookie of the request
+// (r.Cookie builds them all), on the hot path of every page.
+func sessionCookieValue(r *http.Request, name string) (string, bool) {
 	for _, line := range r.Header["Cookie"] {
 		for line != "" {
 			var part string
 			part, line, _ = strings.Cut(line, ";")
-			name, value, ok := strings.Cut(strings.TrimSpace(part), "=")
-			if ok && name == cookieName {
+			n, value, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if ok && n == name {
 				return strings.Trim(value, `"`), value != ""
 			}
 		}
@@ -197,7 +198,7 @@ func (s *Server) requireSession(next http.Handler) http.Handler {
 			s.log.Info("session ended", "request_id", requestID(r.Context()), "reason", err)
 			s.toLogin(w, r, "expired")
 		case errors.Is(err, session.ErrNotFound):
-			if _, cerr := r.Cookie(cookieName); cerr == nil {
+			if _, sent := sessionCookieValue(r, s.cookieName(sessionCookie)); sent {
 				s.log.Info("session rejected", "request_id", requestID(r.Context()), "reason", err)
 			}
 			s.toLogin(w, r, "")

@@ -17,6 +17,7 @@ import (
 	"github.com/lxc-manager/lxc-manager/internal/lxc"
 	"github.com/lxc-manager/lxc-manager/internal/metrics"
 	"github.com/lxc-manager/lxc-manager/internal/session"
+	"github.com/lxc-manager/lxc-manager/internal/throttle"
 )
 
 // PVE is what the web layer needs from the Proxmox VE client. Errors carry an
@@ -44,12 +45,22 @@ type PVE interface {
 	RRDData(ctx context.Context, id lxc.Identity, node string, vmid int, timeframe, cf string) ([]lxc.RRDPoint, error)
 }
 
-// Limiter counts failed sign-ins per key (see package throttle for the
-// contract). Errors mean its store is unreachable.
+// Limiter reserves sign-in attempts against several counters at once
+// (throttle.Limiter states the contract: Reserve counts atomically or
+// returns the wait, Release gives an attempt back, Reset forgets). Errors
+// mean its store is unreachable.
 type Limiter interface {
-	Blocked(ctx context.Context, keys ...string) (time.Duration, error)
-	Fail(ctx context.Context, keys ...string) error
-	Reset(ctx context.Context, key string) error
+	Reserve(ctx context.Context, limits ...throttle.Limit) (time.Duration, error)
+	Release(ctx context.Context, limits ...throttle.Limit) error
+	Reset(ctx context.Context, keys ...string) error
+}
+
+// StepClaims remembers the second steps of sign-ins that were used
+// (throttle.Claims states the contract). Errors mean its store is
+// unreachable.
+type StepClaims interface {
+	Claim(ctx context.Context, id string, ttl time.Duration) (bool, error)
+	Unclaim(ctx context.Context, id string) error
 }
 
 // Realm is a sign-in realm offered on the login form.
@@ -70,11 +81,14 @@ type Config struct {
 	PVE   PVE
 	Store session.Store
 	Codec *session.Codec
-	// Limiter refuses sign-ins after too many failures per account and
-	// per client address.
+	// Limiter refuses sign-ins after too many failures per account,
+	// client address and browser (signin_limits.go).
 	Limiter Limiter
-	Logger  *slog.Logger
-	// CookieSecure sets the Secure flag on the session cookie.
+	// StepClaims makes each second step of a sign-in single-use.
+	StepClaims StepClaims
+	Logger     *slog.Logger
+	// CookieSecure sets the Secure flag on the dashboard's cookies and
+	// names them with the __Host- prefix (cookieName).
 	CookieSecure bool
 	// SessionTTL is a session's lifetime without activity (a PVE ticket's:
 	// 2 h); activity renews the ticket and the session with it.
@@ -133,8 +147,8 @@ type Server struct {
 
 // New checks cfg, parses the templates and builds the routes.
 func New(cfg Config) (*Server, error) {
-	if cfg.PVE == nil || cfg.Store == nil || cfg.Codec == nil || cfg.Limiter == nil {
-		return nil, errors.New("web: PVE, Store, Codec and Limiter are required")
+	if cfg.PVE == nil || cfg.Store == nil || cfg.Codec == nil || cfg.Limiter == nil || cfg.StepClaims == nil {
+		return nil, errors.New("web: PVE, Store, Codec, Limiter and StepClaims are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

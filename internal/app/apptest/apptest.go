@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,6 +41,8 @@ type Options struct {
 	Now func() time.Time
 	// SessionMaxAge overrides the 12 h default.
 	SessionMaxAge time.Duration
+	// TrustedProxies is TRUSTED_PROXIES (none by default).
+	TrustedProxies []netip.Prefix
 }
 
 // Stack is a running dashboard with its simulator and Redis.
@@ -80,6 +83,7 @@ func Start(t testing.TB, opts Options) *Stack {
 		CookieSecure:   false,
 		LiveInterval:   opts.LiveInterval,
 		SessionMaxAge:  opts.SessionMaxAge,
+		TrustedProxies: opts.TrustedProxies,
 	}
 	if !opts.MemorySessions {
 		st.Redis = redistest.Start(t)
