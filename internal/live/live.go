@@ -42,6 +42,10 @@ func (s Snapshot) Stale() bool { return s.Err != nil }
 // snapshot (zero at first), so slow-changing parts can be reused.
 type Fetcher func(ctx context.Context, id lxc.Identity, prev Snapshot) (Snapshot, error)
 
+// KeyedFetcher polls PVE for one feed of a hub made with NewKeyed: key is
+// the feed's key as given to SubscribeKey.
+type KeyedFetcher func(ctx context.Context, key string, id lxc.Identity, prev Snapshot) (Snapshot, error)
+
 // Shared lets the hubs of several dashboard instances share one poll per
 // user per interval: one instance leads (polls PVE and publishes), the
 // others follow (read what was published). See NewRedisShared.
@@ -70,7 +74,7 @@ type Options struct {
 // use. Polls run in the background until their user's last subscriber
 // leaves or Close is called.
 type Hub struct {
-	fetch Fetcher
+	fetch KeyedFetcher
 	opts  Options
 	log   *slog.Logger
 
@@ -117,8 +121,18 @@ type override struct {
 	until  time.Time
 }
 
-// New returns a Hub that polls with fetch.
+// New returns a Hub that polls with fetch, one feed per user.
 func New(fetch Fetcher, opts Options) *Hub {
+	return NewKeyed(func(ctx context.Context, _ string, id lxc.Identity, prev Snapshot) (Snapshot, error) {
+		return fetch(ctx, id, prev)
+	}, opts)
+}
+
+// NewKeyed returns a Hub whose feeds are named by keys of the caller's
+// choosing (SubscribeKey), each polled with fetch: for example one feed per
+// user and container. Everything else is as for New: one poll per key per
+// interval, shared across instances with Options.Shared.
+func NewKeyed(fetch KeyedFetcher, opts Options) *Hub {
 	if opts.Interval <= 0 {
 		opts.Interval = 3 * time.Second
 	}
@@ -142,19 +156,26 @@ var ErrClosed = errors.New("live: hub closed")
 // reader misses intermediate snapshots, never the newest. Call the returned
 // function to leave; the channel is then closed.
 func (h *Hub) Subscribe(id lxc.Identity) (<-chan Snapshot, func(), error) {
+	return h.SubscribeKey(id.Username, id)
+}
+
+// SubscribeKey is Subscribe for the feed named key (of a hub made with
+// NewKeyed). A feed polls with one of its subscribers' identities, so a key
+// must belong to one user: put the username in it.
+func (h *Hub) SubscribeKey(key string, id lxc.Identity) (<-chan Snapshot, func(), error) {
 	ch := make(chan Snapshot, 1)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return nil, nil, ErrClosed
 	}
-	f, ok := h.users[id.Username]
+	f, ok := h.users[key]
 	if !ok {
 		ctx, cancel := context.WithCancel(context.Background())
 		f = &feed{subs: map[chan Snapshot]lxc.Identity{}, cancel: cancel, done: make(chan struct{})}
-		h.users[id.Username] = f
+		h.users[key] = f
 		h.wg.Add(1)
-		go h.poll(ctx, id.Username, f)
+		go h.poll(ctx, key, f)
 	}
 	// A ticket PVE refused is news for its own session's pages only.
 	othersDead := lxc.ErrorCode(f.sent.Err) == lxc.EUnauthorized && f.id.Ticket != id.Ticket
@@ -170,9 +191,9 @@ func (h *Hub) Subscribe(id lxc.Identity) (<-chan Snapshot, func(), error) {
 			defer h.mu.Unlock()
 			delete(f.subs, ch)
 			close(ch)
-			if len(f.subs) == 0 && h.users[id.Username] == f {
+			if len(f.subs) == 0 && h.users[key] == f {
 				f.cancel()
-				delete(h.users, id.Username)
+				delete(h.users, key)
 				return
 			}
 			if f.id.Ticket == id.Ticket {
@@ -378,12 +399,12 @@ func (h *Hub) dropDeadTicket(username string, f *feed, dead lxc.Identity) bool {
 func (h *Hub) obtain(ctx context.Context, username string, id lxc.Identity, prev Snapshot) (snap Snapshot, fresh bool, err error) {
 	sh := h.opts.Shared
 	if sh == nil {
-		snap, err = h.fetch(ctx, id, prev)
+		snap, err = h.fetch(ctx, username, id, prev)
 		return snap, true, err
 	}
 	lead, lerr := sh.TryLead(ctx, username, h.opts.Interval)
 	if lerr != nil || lead {
-		snap, err = h.fetch(ctx, id, prev)
+		snap, err = h.fetch(ctx, username, id, prev)
 		if err == nil && snap.FetchedAt.IsZero() {
 			snap.FetchedAt = time.Now() // followers tell new from old by it
 		}

@@ -87,6 +87,9 @@ func (v containerView) Title() string {
 	return containerLabel(v.Target.VMID)
 }
 
+// Live is the part of the page live updates replace.
+func (v containerView) Live() ctLiveView { return ctLiveView{CT: v.CT} }
+
 // Unprivileged reports PVE's unprivileged flag (privileged when unset).
 func (v containerView) Unprivileged() bool { return v.Config.Bool("unprivileged", false) }
 

@@ -29,6 +29,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /events", s.requireSession(s.handle(s.events)))
 	mux.Handle("POST /containers/{node}/{vmid}/{action}", s.requireSession(s.handle(s.act)))
 	mux.Handle("GET /containers/{node}/{vmid}", s.requireSession(s.handle(s.container)))
+	mux.Handle("GET /containers/{node}/{vmid}/events", s.requireSession(s.handle(s.containerEvents)))
 	mux.Handle("GET /containers/{node}/{vmid}/rrddata", s.requireSession(s.handle(s.rrddata)))
 	mux.Handle("POST /containers/{node}/{vmid}/config", s.requireSession(s.handle(s.configure)))
 	mux.Handle("POST /containers/{node}/{vmid}/resize", s.requireSession(s.handle(s.resize)))

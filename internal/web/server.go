@@ -137,6 +137,7 @@ type Server struct {
 	log     *slog.Logger
 	pages   *renderer
 	live    *live.Hub
+	ctLive  *live.Hub // one feed per user and open container page
 	streams *streamRegistry
 	views   viewCache
 	// liveRenders counts renders of the live part of the page for streams.
@@ -180,6 +181,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, pages: pages}
 	s.live = live.New(s.fetchOverview, live.Options{Interval: cfg.LiveInterval, Logger: cfg.Logger, Shared: cfg.LiveShared})
+	s.ctLive = live.NewKeyed(s.fetchContainerLive, live.Options{Interval: cfg.LiveInterval, Logger: cfg.Logger, Shared: cfg.LiveShared})
 	s.streams = newStreamRegistry(cfg.LiveStreamsPerSession, cfg.LiveStreamsPerUser, s.liveInterval(), s.streamSessionEnded)
 	s.handler = s.routes()
 	return s, nil
@@ -189,6 +191,7 @@ func New(cfg Config) (*Server, error) {
 // streams, and ends the streams.
 func (s *Server) Close() {
 	s.live.Close()
+	s.ctLive.Close()
 	s.streams.close()
 }
 

@@ -137,7 +137,8 @@
   }
 
   function initLive() {
-    var live = document.getElementById("live");
+    // The container list's live part, or a container page's.
+    var live = document.getElementById("live") || document.getElementById("ct-live");
     if (!live || !window.EventSource) {
       return;
     }
