@@ -12,6 +12,7 @@ type inputField struct {
 	Error, Now, Hint             string
 	Min, Max, Step               string
 	Placeholder, Autocomplete    string
+	Inputmode, Maxlength         string
 	Autofocus, Checked           bool
 	Options                      []option
 }
@@ -36,7 +37,8 @@ func (f inputField) Described() string {
 
 // newInput builds an inputField for the template function "input":
 // input ID LABEL TYPE FIELD [key=value ...], where the options are min,
-// max, step, hint, placeholder, autocomplete, autofocus and
+// max, step, hint, placeholder, autocomplete, inputmode, maxlength,
+// autofocus and
 // options=value:label,value:label for selects.
 func newInput(id, label, typ string, f *field, opts ...string) inputField {
 	in := inputField{ID: id, Label: label, Type: typ}
@@ -63,6 +65,10 @@ func newInput(id, label, typ string, f *field, opts ...string) inputField {
 			in.Autocomplete = v
 		case "autofocus":
 			in.Autofocus = true
+		case "inputmode":
+			in.Inputmode = v
+		case "maxlength":
+			in.Maxlength = v
 		case "options":
 			for item := range strings.SplitSeq(v, ",") {
 				val, lab, _ := strings.Cut(item, ":")

@@ -119,7 +119,8 @@ func TestLoginPageShowsForm(t *testing.T) {
 	for _, want := range []string{
 		`<h1 id="login-title" class="card-title">LXC Manager</h1>`,
 		`Sign in with your Proxmox VE credentials`,
-		`placeholder="admin" autofocus`,
+		`placeholder="admin"`,
+		`maxlength="64" autofocus>`,
 		`<select id="realm" name="realm"`,
 		// The realms come from PVE (GET /access/domains), labelled with
 		// their comments, PVE's default preselected.
