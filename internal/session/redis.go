@@ -268,4 +268,3 @@ func (r *RedisStore) Delete(ctx context.Context, id string) error {
 func roundUpToSecond(d time.Duration) time.Duration {
 	return (d + time.Second - 1) / time.Second * time.Second
 }
-

@@ -49,8 +49,8 @@ func (s *racingStore) TryLock(ctx context.Context, name string, ttl time.Duratio
 type openLimiter struct{}
 
 func (openLimiter) Blocked(context.Context, ...string) (time.Duration, error) { return 0, nil }
-func (openLimiter) Fail(context.Context, ...string) error                    { return nil }
-func (openLimiter) Reset(context.Context, string) error                      { return nil }
+func (openLimiter) Fail(context.Context, ...string) error                     { return nil }
+func (openLimiter) Reset(context.Context, string) error                       { return nil }
 
 // clock is a dashboard clock the test moves.
 type clock struct {
