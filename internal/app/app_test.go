@@ -150,6 +150,10 @@ func TestDemoCommand(t *testing.T) {
 			out, stop := run(t, []string{"demo", "--listen", "127.0.0.1:0", "--auth-failure-delay", "0s"}, env)
 			base := readUntil(t, out, regexp.MustCompile(`dashboard:\s+(http://\S+)`))[1]
 			readUntil(t, out, regexp.MustCompile(`root@pam\s+password proxmox`))
+			// Every scenario user and realm is printed, the ones that
+			// cannot sign in here with the reason.
+			readUntil(t, out, regexp.MustCompile(`erin@pve\s+password erin-pass \(WebAuthn only`))
+			readUntil(t, out, regexp.MustCompile(`^\s+sso\s+.*OpenID.*not supported`))
 			c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 			resp, err := c.PostForm(base+"/login", url.Values{"username": {"root"}, "realm": {"pam"}, "password": {"proxmox"}})
 			if err != nil {

@@ -83,6 +83,17 @@ func runDemo(ctx context.Context, env Env, logger *slog.Logger) error {
 			}
 			b.WriteByte('\n')
 		}
+		b.WriteString("  realms:\n")
+		for _, r := range pvesim.DefaultRealms() {
+			fmt.Fprintf(&b, "    %-12s %s", r.Name, r.Comment)
+			switch {
+			case r.Default:
+				b.WriteString(" (preselected)")
+			case r.Type == "openid":
+				b.WriteString(" (not supported by LXC Manager: the sign-in page says so)")
+			}
+			b.WriteByte('\n')
+		}
 		fmt.Fprintln(&b, "  Stop with Ctrl-C.")
 		fmt.Fprint(env.Stdout, b.String())
 	})...)
