@@ -4,14 +4,17 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -196,8 +199,8 @@ func TestVersionAndLogSettings(t *testing.T) {
 		t.Errorf("version printed %q", out.String())
 	}
 	err := app.Run(context.Background(), app.Env{Args: []string{"serve"}, Getenv: envOf(map[string]string{"LOG_FORMAT": "xml"}), Stdout: io.Discard, Stderr: io.Discard})
-	if err == nil || !strings.Contains(err.Error(), "LOG_FORMAT") {
-		t.Errorf("bad LOG_FORMAT: %v", err)
+	if vars := configVars(err); !slices.Equal(vars, []string{"LOG_FORMAT"}) {
+		t.Errorf("bad LOG_FORMAT: %v (variables %q), want a config error naming LOG_FORMAT", err, vars)
 	}
 }
 
@@ -230,8 +233,8 @@ func TestServeMetricsAddressInUse(t *testing.T) {
 	env := serveEnv(t)
 	env["METRICS_ADDR"] = ln.Addr().String()
 	err = app.Run(context.Background(), app.Env{Args: []string{"serve"}, Getenv: envOf(env), Stdout: io.Discard, Stderr: io.Discard})
-	if err == nil || !strings.Contains(err.Error(), "METRICS_ADDR") {
-		t.Fatalf("serve with METRICS_ADDR in use = %v; want a start-up error naming METRICS_ADDR", err)
+	if !errors.Is(err, syscall.EADDRINUSE) || !strings.Contains(err.Error(), "METRICS_ADDR") {
+		t.Fatalf("serve with METRICS_ADDR in use = %v; want the address in use, in an error naming METRICS_ADDR", err)
 	}
 }
 

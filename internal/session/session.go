@@ -98,9 +98,10 @@ var ErrNotFound = errors.New("session: not found")
 // errors.Is.
 var ErrUnavailable = errors.New("session: store unavailable")
 
-// ErrInvalid means a caller passed something a Store cannot save: a session
-// without an id or a non-positive TTL. It is a programming error, not an
-// outage.
+// ErrInvalid means a caller passed something the package cannot use: a
+// session without an id or a non-positive TTL for a Store, an empty id to
+// Codec.Encode, or a Codec not made by NewCodec. It is a programming error,
+// not an outage.
 var ErrInvalid = errors.New("session: invalid argument")
 
 // UnavailableError reports that a store operation failed because the backend
