@@ -61,9 +61,9 @@ COPY --from=build /out/lxc-manager /usr/local/bin/lxc-manager
 # Inside a container the dashboard must listen on all interfaces, or the
 # published port cannot reach it (the binary's own default is 127.0.0.1:3001).
 # Publish the port on the host's loopback only and let the TLS proxy reach it.
-# /metrics is served on this port too unless METRICS_ADDR is set (e.g.
-# METRICS_ADDR=0.0.0.0:9101, as deploy/compose.yaml does, with that port
-# published on an internal address only).
+# /metrics has a listener of its own, by default on the container's loopback
+# (127.0.0.1:9101), out of reach: set METRICS_ADDR=0.0.0.0:9101, as
+# deploy/compose.yaml does, and publish that port on an internal address only.
 ENV LISTEN_ADDR=0.0.0.0:3001
 EXPOSE 3001
 

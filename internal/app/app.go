@@ -102,12 +102,24 @@ type Deps struct {
 	MemorySessions bool
 	// Now is the clock (time.Now when nil); tests move it.
 	Now func() time.Time
+
+	// failStep, in tests, is asked after each step that follows the
+	// connection to Redis and fails that step when it returns an error.
+	failStep func(step string, d *Dashboard) error
+}
+
+// step reports whether the test hook wants the named step to fail.
+func (deps Deps) step(name string, d *Dashboard) error {
+	if deps.failStep == nil {
+		return nil
+	}
+	return deps.failStep(name, d)
 }
 
 // NewDashboard builds the dashboard from cfg. Unless deps.MemorySessions,
 // Redis at cfg.RedisURL must answer now, or NewDashboard fails with a
-// message naming REDIS_URL.
-func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (*Dashboard, error) {
+// message naming REDIS_URL. When it fails it has released what it opened.
+func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (_ *Dashboard, err error) {
 	logger := deps.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -125,6 +137,12 @@ func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (*Dashboard
 		caPEM = b
 	}
 	d := &Dashboard{}
+	defer func() {
+		if err != nil {
+			// Every error path, present and future: no Redis client leaks.
+			_ = d.Close()
+		}
+	}()
 	// The session count is read from whichever store is built below.
 	var counter interface {
 		Count(ctx context.Context) (int, error)
@@ -166,19 +184,24 @@ func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (*Dashboard
 		if err != nil {
 			return nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
+		d.redis = rc // closed by the deferred clean-up if a later step fails
 		pingCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		defer cancel()
 		if err := rc.Ping(pingCtx).Err(); err != nil {
-			_ = rc.Close()
 			return nil, fmt.Errorf("REDIS_URL: cannot reach Redis (is it running, and is REDIS_URL right?): %w", err)
 		}
+		if err := deps.step("redis", d); err != nil {
+			return nil, err
+		}
 		rc.AddHook(d.Metrics.RedisHook())
-		d.redis = rc
 		rs := session.NewRedisStore(rc)
 		store, counter = rs, rs
 		limiter = throttle.NewRedis(rc)
 		claims = throttle.NewRedisClaims(rc, "tfa-used:")
 		instance, err := session.NewID()
+		if err == nil {
+			err = deps.step("instance id", d)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -200,12 +223,13 @@ func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (*Dashboard
 		TrustedProxies: cfg.TrustedProxies,
 		Now:            now,
 		Metrics:        d.Metrics,
-		ServeMetrics:   cfg.MetricsAddr == "",
 		Checks:         checks,
 		LiveShared:     shared,
 	})
+	if err == nil {
+		err = deps.step("web server", d)
+	}
 	if err != nil {
-		_ = d.Close()
 		return nil, err
 	}
 	return d, nil
@@ -224,27 +248,29 @@ func runServe(ctx context.Context, env Env, logger *slog.Logger) error {
 		return err
 	}
 	defer d.Close()
-	if cfg.MetricsAddr != "" {
-		mctx, stop := context.WithCancel(ctx)
-		defer stop()
-		merr := make(chan error, 1)
-		go func() {
-			mux := http.NewServeMux()
-			mux.Handle("GET /metrics", d.Metrics.Handler())
-			merr <- listenAndServe(mctx, cfg.MetricsAddr, mux, logger, func(addr string) {
-				logger.Info("metrics listening", "url", "http://"+addr+"/metrics")
-			})
-		}()
-		defer func() {
-			stop()
-			if err := <-merr; err != nil {
-				logger.Error("metrics listener", "err", err)
-			}
-		}()
-	}
-	return listenAndServe(ctx, cfg.ListenAddr, d.Server, logger, func(addr string) {
+	return serveAll(ctx, logger, d.endpoints(cfg, logger, func(addr string) {
 		logger.Info("LXC Manager listening", "url", "http://"+addr, "pve", cfg.ProxmoxURL())
-	})
+	})...)
+}
+
+// endpoints are the dashboard's listener and, unless METRICS_ADDR is off,
+// the metrics listener.
+func (d *Dashboard) endpoints(cfg config.Config, logger *slog.Logger, ready func(addr string)) []endpoint {
+	eps := []endpoint{{setting: "LISTEN_ADDR", addr: cfg.ListenAddr, handler: d.Server, ready: ready}}
+	if cfg.MetricsAddr != "" {
+		eps = append(eps, endpoint{setting: "METRICS_ADDR", addr: cfg.MetricsAddr, handler: d.MetricsHandler(), ready: func(addr string) {
+			logger.Info("metrics listening", "url", "http://"+addr+"/metrics")
+		}})
+	}
+	return eps
+}
+
+// MetricsHandler serves GET /metrics and nothing else, for the listener of
+// its own that METRICS_ADDR names (never the dashboard's).
+func (d *Dashboard) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", d.Metrics.Handler())
+	return mux
 }
 
 // versionString describes the build: the release, the commit when the build

@@ -9,11 +9,14 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/lxc-manager/lxc-manager/internal/app"
+	"github.com/lxc-manager/lxc-manager/internal/config"
 	"github.com/lxc-manager/lxc-manager/internal/testutil/redistest"
 )
 
@@ -89,10 +92,29 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+// configVars lists the variables named by the *config.Error values in
+// err's tree (errors.Join keeps every problem).
+func configVars(err error) []string {
+	var out []string
+	if ce, ok := err.(*config.Error); ok {
+		out = append(out, ce.Var)
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			out = append(out, configVars(e)...)
+		}
+	case interface{ Unwrap() error }:
+		out = append(out, configVars(u.Unwrap())...)
+	}
+	return out
+}
+
 func TestServeRefusesBadConfiguration(t *testing.T) {
 	err := app.Run(context.Background(), app.Env{Args: []string{"serve"}, Getenv: envOf(nil), Stdout: io.Discard, Stderr: io.Discard})
-	if err == nil || !strings.Contains(err.Error(), "PROXMOX_HOST") || !strings.Contains(err.Error(), "SESSION_SECRET") {
-		t.Fatalf("err = %v; want one naming PROXMOX_HOST and SESSION_SECRET", err)
+	vars := configVars(err)
+	if !slices.Contains(vars, "PROXMOX_HOST") || !slices.Contains(vars, "SESSION_SECRET") {
+		t.Fatalf("err = %v (variables %q); want config errors naming PROXMOX_HOST and SESSION_SECRET", err, vars)
 	}
 }
 
@@ -110,8 +132,8 @@ func TestServeExitsWhenRedisIsDown(t *testing.T) {
 		"LISTEN_ADDR":    "127.0.0.1:0",
 	}
 	err = app.Run(context.Background(), app.Env{Args: []string{"serve"}, Getenv: envOf(env), Stdout: io.Discard, Stderr: io.Discard})
-	if err == nil || !strings.Contains(err.Error(), "REDIS_URL") || !strings.Contains(err.Error(), "cannot reach Redis") {
-		t.Fatalf("err = %v; want a clear message naming REDIS_URL", err)
+	if !errors.Is(err, syscall.ECONNREFUSED) || !strings.Contains(err.Error(), "REDIS_URL") || !strings.Contains(err.Error(), "cannot reach Redis") {
+		t.Fatalf("err = %v; want the refused connection, with a clear message naming REDIS_URL", err)
 	}
 }
 
@@ -150,6 +172,10 @@ func TestDemoCommand(t *testing.T) {
 			out, stop := run(t, []string{"demo", "--listen", "127.0.0.1:0", "--auth-failure-delay", "0s"}, env)
 			base := readUntil(t, out, regexp.MustCompile(`dashboard:\s+(http://\S+)`))[1]
 			readUntil(t, out, regexp.MustCompile(`root@pam\s+password proxmox`))
+			// Every scenario user and realm is printed, the ones that
+			// cannot sign in here with the reason.
+			readUntil(t, out, regexp.MustCompile(`erin@pve\s+password erin-pass \(WebAuthn only`))
+			readUntil(t, out, regexp.MustCompile(`^\s+sso\s+.*OpenID.*not supported`))
 			c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 			resp, err := c.PostForm(base+"/login", url.Values{"username": {"root"}, "realm": {"pam"}, "password": {"proxmox"}})
 			if err != nil {

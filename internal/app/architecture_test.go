@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -40,5 +41,95 @@ func TestImportRules(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// allowedImports is the import column of docs/architecture.md for the
+// packages whose rule is a list of what they may use: every project package
+// a package depends on, directly or not, must be listed (nil: none).
+var allowedImports = []struct {
+	pkg     string
+	allowed []string
+}{
+	{"session", nil},
+	{"throttle", nil},
+	{"markdown", nil},
+	{"metrics", nil},
+	{"pveschema", nil},
+	{"loadtest", nil},
+	{"live", []string{"lxc"}},
+	{"proxmox", []string{"lxc"}},
+	{"web", []string{"lxc", "session", "throttle", "live", "metrics", "markdown"}},
+}
+
+// exemptFromImportRules are the packages without an import rule, and why.
+var exemptFromImportRules = map[string]string{
+	"cmd/lxc-manager":             "calls app.Run only; app wires everything",
+	"internal/app":                "the one wiring point: may import everything",
+	"internal/app/apptest":        "test support: the whole stack",
+	"internal/testutil":           "test support",
+	"internal/testutil/redistest": "test support",
+	"e2e":                         "tests only",
+}
+
+// projectDeps lists the project packages pkg depends on, directly or not,
+// relative to the module ("internal/lxc").
+func projectDeps(t *testing.T, pkg string) []string {
+	t.Helper()
+	const module = "github.com/lxc-manager/lxc-manager/"
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", module+pkg).Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", pkg, err)
+	}
+	var deps []string
+	for _, dep := range strings.Fields(string(out)) {
+		if rest, ok := strings.CutPrefix(dep, module); ok && rest != pkg {
+			deps = append(deps, rest)
+		}
+	}
+	return deps
+}
+
+// TestImportAllowLists holds the packages of allowedImports to their lists.
+func TestImportAllowLists(t *testing.T) {
+	for _, tc := range allowedImports {
+		t.Run(tc.pkg, func(t *testing.T) {
+			for _, dep := range projectDeps(t, "internal/"+tc.pkg) {
+				name := strings.TrimPrefix(dep, "internal/")
+				if !slices.Contains(tc.allowed, name) {
+					t.Errorf("%s depends on %s; docs/architecture.md allows %q", tc.pkg, dep, tc.allowed)
+				}
+			}
+		})
+	}
+}
+
+// TestEveryPackageHasAnImportRule keeps the claim of docs/architecture.md
+// true as packages are added: each package of the module has a rule in
+// TestImportRules or TestImportAllowLists (a subpackage falls under its
+// parent's), or is exempt with a reason.
+func TestEveryPackageHasAnImportRule(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}", "github.com/lxc-manager/lxc-manager/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var ruled []string
+	for _, r := range allowedImports {
+		ruled = append(ruled, r.pkg)
+	}
+	// The packages TestImportRules covers.
+	ruled = append(ruled, "pvesim", "lxc", "config", "web", "proxmox", "session")
+	for _, path := range strings.Fields(string(out)) {
+		rel := strings.TrimPrefix(strings.TrimPrefix(path, "github.com/lxc-manager/lxc-manager"), "/")
+		if _, ok := exemptFromImportRules[rel]; ok {
+			continue
+		}
+		name, internal := strings.CutPrefix(rel, "internal/")
+		covered := internal && slices.ContainsFunc(ruled, func(r string) bool {
+			return name == r || strings.HasPrefix(name, r+"/")
+		})
+		if !covered {
+			t.Errorf("package %s has no import rule (add it to docs/architecture.md and to this test)", rel)
+		}
 	}
 }

@@ -52,6 +52,8 @@ func runDemo(ctx context.Context, env Env, logger *slog.Logger) error {
 		// The demo serves plain HTTP on localhost, where a Secure cookie
 		// would never be sent back.
 		CookieSecure: false,
+		// No metrics listener unless METRICS_ADDR asks for one.
+		MetricsAddr: demoMetricsAddr(env.Getenv),
 	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo configuration: %w", err)
@@ -61,7 +63,7 @@ func runDemo(ctx context.Context, env Env, logger *slog.Logger) error {
 		return err
 	}
 	defer d.Close()
-	return listenAndServe(ctx, cfg.ListenAddr, d.Server, logger, func(addr string) {
+	return serveAll(ctx, logger, d.endpoints(cfg, logger, func(addr string) {
 		sessions := "in memory"
 		if cfg.RedisURL != "" {
 			sessions = "in Redis"
@@ -81,9 +83,30 @@ func runDemo(ctx context.Context, env Env, logger *slog.Logger) error {
 			}
 			b.WriteByte('\n')
 		}
+		b.WriteString("  realms:\n")
+		for _, r := range pvesim.DefaultRealms() {
+			fmt.Fprintf(&b, "    %-12s %s", r.Name, r.Comment)
+			switch {
+			case r.Default:
+				b.WriteString(" (preselected)")
+			case r.Type == "openid":
+				b.WriteString(" (not supported by LXC Manager: the sign-in page says so)")
+			}
+			b.WriteByte('\n')
+		}
 		fmt.Fprintln(&b, "  Stop with Ctrl-C.")
 		fmt.Fprint(env.Stdout, b.String())
-	})
+	})...)
+}
+
+// demoMetricsAddr is METRICS_ADDR for the demo: unlike serve's, unset (or
+// "off") means no metrics listener.
+func demoMetricsAddr(getenv func(string) string) string {
+	v := strings.TrimSpace(getenv("METRICS_ADDR"))
+	if strings.EqualFold(v, config.MetricsOff) {
+		return ""
+	}
+	return v
 }
 
 func randomSecret() string {

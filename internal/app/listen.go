@@ -14,16 +14,55 @@ import (
 // after the context ends.
 const shutdownTimeout = 15 * time.Second
 
-// listenAndServe serves h on addr until ctx ends, then shuts down gracefully.
-// ready is called with the bound address once the listener is open.
+// endpoint is one HTTP listener of the process.
+type endpoint struct {
+	// setting names the variable that chose addr, for errors ("LISTEN_ADDR").
+	setting string
+	addr    string
+	handler http.Handler
+	// ready is called with the bound address once the listener is open.
+	ready func(addr string)
+}
+
+// serveAll opens every endpoint's listener first, so that an address in
+// use stops start-up before anything is served, then serves them all until
+// ctx ends or one of them fails, and shuts all of them down gracefully.
 //
 // Long-lived responses (live-update streams) must end when the server shuts
-// down: h may implement Close, which is called as shutdown starts.
-func listenAndServe(ctx context.Context, addr string, h http.Handler, logger *slog.Logger, ready func(addr string)) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
+// down: a handler may implement Close, which is called as shutdown starts.
+func serveAll(ctx context.Context, logger *slog.Logger, eps ...endpoint) error {
+	lns := make([]net.Listener, 0, len(eps))
+	for _, ep := range eps {
+		ln, err := net.Listen("tcp", ep.addr)
+		if err != nil {
+			for _, l := range lns {
+				_ = l.Close()
+			}
+			return fmt.Errorf("%s: listen on %s: %w", ep.setting, ep.addr, err)
+		}
+		lns = append(lns, ln)
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, len(eps))
+	for i, ep := range eps {
+		if ep.ready != nil {
+			ep.ready(lns[i].Addr().String())
+		}
+		go func() { errc <- serve(ctx, lns[i], ep.handler, logger) }()
+	}
+	var first error
+	for range eps {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+			cancel() // one listener failed: stop the others too
+		}
+	}
+	return first
+}
+
+// serve serves h on ln until ctx ends, then shuts down gracefully.
+func serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -35,9 +74,6 @@ func listenAndServe(ctx context.Context, addr string, h http.Handler, logger *sl
 	if c, ok := h.(interface{ Close() }); ok {
 		srv.RegisterOnShutdown(c.Close)
 	}
-	if ready != nil {
-		ready(ln.Addr().String())
-	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -45,7 +81,7 @@ func listenAndServe(ctx context.Context, addr string, h http.Handler, logger *sl
 		return err
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down", "timeout", shutdownTimeout)
+	logger.Info("shutting down", "listener", ln.Addr().String(), "timeout", shutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {

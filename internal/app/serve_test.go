@@ -4,13 +4,17 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -195,7 +199,85 @@ func TestVersionAndLogSettings(t *testing.T) {
 		t.Errorf("version printed %q", out.String())
 	}
 	err := app.Run(context.Background(), app.Env{Args: []string{"serve"}, Getenv: envOf(map[string]string{"LOG_FORMAT": "xml"}), Stdout: io.Discard, Stderr: io.Discard})
-	if err == nil || !strings.Contains(err.Error(), "LOG_FORMAT") {
-		t.Errorf("bad LOG_FORMAT: %v", err)
+	if vars := configVars(err); !slices.Equal(vars, []string{"LOG_FORMAT"}) {
+		t.Errorf("bad LOG_FORMAT: %v (variables %q), want a config error naming LOG_FORMAT", err, vars)
+	}
+}
+
+// serveEnv is a valid serve environment against a fresh simulator and Redis.
+func serveEnv(t *testing.T) map[string]string {
+	t.Helper()
+	sim, err := pvesim.New(pvesim.Options{Scenario: "demo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	simSrv, err := pvesim.Start("127.0.0.1:0", sim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = simSrv.Close() })
+	host, port, _ := strings.Cut(simSrv.Addr, ":")
+	return map[string]string{
+		"PROXMOX_HOST": host, "PROXMOX_PORT": port, "PROXMOX_TLS_FINGERPRINT": simSrv.Fingerprint,
+		"SESSION_SECRET": strings.Repeat("k", 40), "REDIS_URL": redistest.Start(t).URL, "LISTEN_ADDR": "127.0.0.1:0",
+		"LOG_FORMAT": "json",
+	}
+}
+
+func TestServeMetricsAddressInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	env := serveEnv(t)
+	env["METRICS_ADDR"] = ln.Addr().String()
+	err = app.Run(context.Background(), app.Env{Args: []string{"serve"}, Getenv: envOf(env), Stdout: io.Discard, Stderr: io.Discard})
+	if !errors.Is(err, syscall.EADDRINUSE) || !strings.Contains(err.Error(), "METRICS_ADDR") {
+		t.Fatalf("serve with METRICS_ADDR in use = %v; want the address in use, in an error naming METRICS_ADDR", err)
+	}
+}
+
+func TestServeMetricsOff(t *testing.T) {
+	env := serveEnv(t)
+	env["METRICS_ADDR"] = "off"
+	pr, pw := io.Pipe()
+	logs := &jsonLines{urls: make(chan string, 4)}
+	go logs.read(pr)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- app.Run(ctx, app.Env{Args: []string{"serve"}, Getenv: envOf(env), Stdout: io.Discard, Stderr: pw})
+		_ = pw.Close()
+	}()
+	var dash string
+	select {
+	case dash = <-logs.urls:
+	case err := <-done:
+		t.Fatalf("serve ended early: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	if strings.HasSuffix(dash, "/metrics") {
+		t.Fatalf("a metrics listener started although METRICS_ADDR=off: %s", dash)
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if r, err := noFollow.Get(dash + "/metrics"); err != nil {
+		t.Fatal(err)
+	} else {
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		if r.StatusCode == http.StatusOK || strings.Contains(string(b), "lxcm_") {
+			t.Errorf("/metrics is served on the dashboard's address: %d", r.StatusCode)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve returned %v", err)
+	}
+	close(logs.urls)
+	for u := range logs.urls {
+		t.Errorf("another listener started: %s", u)
 	}
 }

@@ -50,8 +50,9 @@ type Config struct {
 	ListenAddr string
 	// CookieSecure sets the Secure flag on the session cookie (COOKIE_SECURE, default true).
 	CookieSecure bool
-	// MetricsAddr, when set, serves /metrics on its own listener instead of
-	// the dashboard's (METRICS_ADDR, e.g. 127.0.0.1:9101).
+	// MetricsAddr is where GET /metrics is served, on a listener of its own
+	// and never on the dashboard's (METRICS_ADDR, default 127.0.0.1:9101;
+	// "off" turns it off, which Load gives as "").
 	MetricsAddr string
 	// SessionMaxAge ends even an active session this long after sign-in
 	// (SESSION_MAX_AGE, default 12h).
@@ -69,6 +70,11 @@ const (
 	DefaultProxmoxPort = 8006
 	DefaultRedisURL    = "redis://127.0.0.1:6379/0"
 	DefaultListenAddr  = "127.0.0.1:3001"
+	// DefaultMetricsAddr is where /metrics is served unless METRICS_ADDR
+	// says otherwise: loopback only. (Not Prometheus' own 9090.)
+	DefaultMetricsAddr = "127.0.0.1:9101"
+	// MetricsOff, as METRICS_ADDR, serves no metrics at all.
+	MetricsOff = "off"
 	// DefaultSessionMaxAge is the longest a session lives, renewals included.
 	DefaultSessionMaxAge = 12 * time.Hour
 	// DefaultLiveInterval is how often open pages are refreshed.
@@ -102,7 +108,10 @@ func Load(getenv func(string) string) (Config, error) {
 		CookieSecure:          true,
 		LiveInterval:          DefaultLiveInterval,
 		SessionMaxAge:         DefaultSessionMaxAge,
-		MetricsAddr:           strings.TrimSpace(getenv("METRICS_ADDR")),
+		MetricsAddr:           orDefault(getenv("METRICS_ADDR"), DefaultMetricsAddr),
+	}
+	if strings.EqualFold(c.MetricsAddr, MetricsOff) {
+		c.MetricsAddr = ""
 	}
 	var errs []error
 	if v := strings.TrimSpace(getenv("SESSION_MAX_AGE")); v != "" {
@@ -191,7 +200,7 @@ func (c *Config) Validate() error {
 	}
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
-			errs = append(errs, &Error{"METRICS_ADDR", fmt.Sprintf("must be host:port, got %q", c.MetricsAddr)})
+			errs = append(errs, &Error{"METRICS_ADDR", fmt.Sprintf("must be host:port or %q, got %q", MetricsOff, c.MetricsAddr)})
 		}
 	}
 	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {

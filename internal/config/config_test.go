@@ -26,11 +26,37 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.ProxmoxPort != 8006 || c.RedisURL != DefaultRedisURL || c.ListenAddr != "127.0.0.1:3001" ||
-		!c.CookieSecure || c.TLSInsecure || c.TLSFingerprint != "" || c.CAFile != "" || c.LiveInterval != 3*time.Second || c.SessionMaxAge != 12*time.Hour {
+		!c.CookieSecure || c.TLSInsecure || c.TLSFingerprint != "" || c.CAFile != "" || c.LiveInterval != 3*time.Second || c.SessionMaxAge != 12*time.Hour ||
+		c.MetricsAddr != "127.0.0.1:9101" {
 		t.Errorf("defaults: %+v", c)
 	}
 	if got := c.ProxmoxURL(); got != "https://pve.example.com:8006" {
 		t.Errorf("ProxmoxURL = %q", got)
+	}
+}
+
+func TestMetricsAddr(t *testing.T) {
+	cases := []struct {
+		set  string
+		want string
+	}{
+		{"", "127.0.0.1:9101"}, // loopback only by default
+		{"  ", "127.0.0.1:9101"},
+		{"0.0.0.0:9200", "0.0.0.0:9200"},
+		{"off", ""},
+		{"OFF", ""},
+	}
+	for _, tc := range cases {
+		m := valid()
+		m["METRICS_ADDR"] = tc.set
+		c, err := Load(env(m))
+		if err != nil {
+			t.Errorf("METRICS_ADDR=%q: %v", tc.set, err)
+			continue
+		}
+		if c.MetricsAddr != tc.want {
+			t.Errorf("METRICS_ADDR=%q gives %q, want %q", tc.set, c.MetricsAddr, tc.want)
+		}
 	}
 }
 

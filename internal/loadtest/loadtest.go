@@ -5,8 +5,8 @@
 // again, counting errors and latencies on the way.
 //
 // It only talks to loopback addresses. TestLoad runs it against the whole
-// stack in this process (see docs/benchmarks-session.md); it is opt-in
-// (LOADTEST=1) and not part of CI.
+// stack in this process (see docs/benchmarks.md, "1,000 concurrent
+// clients"); it is opt-in (LOADTEST=1) and not part of CI.
 package loadtest
 
 import (

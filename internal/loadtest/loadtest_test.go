@@ -24,12 +24,12 @@ import (
 // left once the load is over and idle connections are closed.
 const goroutineMargin = 10
 
-// TestLoad is the load test of docs/benchmarks-session.md: 1,000 clients
-// of 20 users sign in and browse the whole stack (the simulator, a private
-// redis-server, the dashboard) for 30 s, pausing 100-500 ms between
-// requests. It requires no errors, no lost sessions, no goroutines left
-// behind, and exactly one session:* key in Redis per signed-in client,
-// none after they sign out.
+// TestLoad is the load test of docs/benchmarks.md ("1,000 concurrent
+// clients"): 1,000 clients of 20 users sign in and browse the whole stack
+// (the simulator, a private redis-server, the dashboard) for 30 s, pausing
+// 100-500 ms between requests. It requires no errors, no lost sessions, no
+// goroutines left behind, and exactly one session:* key in Redis per
+// signed-in client, none after they sign out.
 //
 // It is opt-in: LOADTEST=1 go test -count=1 -run TestLoad -v ./internal/loadtest
 // Knobs: LOADTEST_DURATION (30s), LOADTEST_CLIENTS (1000), LOADTEST_USERS

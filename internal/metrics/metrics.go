@@ -121,7 +121,7 @@ func (h redisHook) DialHook(next redis.DialHook) redis.DialHook {
 func (h redisHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		err := next(ctx, cmd)
-		if err != nil && !errors.Is(err, redis.Nil) && h.m != nil {
+		if failed(err) && h.m != nil {
 			h.m.redisErrors.Inc()
 		}
 		return err
@@ -131,11 +131,18 @@ func (h redisHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 func (h redisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		err := next(ctx, cmds)
-		if err != nil && !errors.Is(err, redis.Nil) && h.m != nil {
+		if failed(err) && h.m != nil {
 			h.m.redisErrors.Inc()
 		}
 		return err
 	}
+}
+
+// failed reports whether a command's error is a failure: a missing key
+// (redis.Nil) is an answer, and NOSCRIPT is how EVALSHA asks for a script
+// the server has not cached yet (go-redis then sends it with EVAL).
+func failed(err error) bool {
+	return err != nil && !errors.Is(err, redis.Nil) && !redis.HasErrorPrefix(err, "NOSCRIPT")
 }
 
 // sessionsCollector asks the store for the number of sessions at scrape time.

@@ -773,26 +773,32 @@ func TestGuestControls(t *testing.T) {
 	}
 }
 
+// TestTaskDurationScale: a CT start takes 1-2 s of simulated time at scale
+// 1 (and 0, which means 1); TaskDurationScale multiplies that. On a manual
+// clock, the task must still run just before scale × 1 s and must have ended
+// at scale × 2 s, so a scale that is ignored, or applied twice, fails.
 func TestTaskDurationScale(t *testing.T) {
 	t.Parallel()
-	// A real clock and tasks 1000 times faster than PVE's.
-	e := startEnv(t, Options{Scenario: "demo", TaskDurationScale: 0.001})
-	ticket, csrf := e.login("root@pam", "proxmox")
-	res := e.do(req{method: "POST", path: "/nodes/pve1/lxc/108/status/start", ticket: ticket, csrf: csrf, form: url.Values{}})
-	upid := res.data(t).(string)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		st := e.do(req{path: "/nodes/pve1/tasks/" + url.PathEscape(upid) + "/status", ticket: ticket}).object(t)
-		if st["status"] == "stopped" {
-			if st["exitstatus"] != "OK" {
-				t.Fatalf("task %v", st)
+	for _, scale := range []float64{0, 1, 4, 0.25, 0.001} {
+		t.Run(fmt.Sprint(scale), func(t *testing.T) {
+			t.Parallel()
+			e := startCluster(t, Options{TaskDurationScale: scale})
+			factor := scale
+			if factor == 0 {
+				factor = 1
 			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("task never finished")
-		}
-		time.Sleep(5 * time.Millisecond)
+			shortest := time.Duration(float64(time.Second) * factor)
+			upid := e.action("root@pam", "pve1", 108, "start", nil)
+			e.clock.Advance(shortest - time.Microsecond)
+			if st := e.task("root@pam", "pve1", upid); st["status"] != "running" {
+				t.Fatalf("scale %v: the start ended before %v: %v", scale, shortest, st)
+			}
+			e.clock.Advance(shortest + time.Microsecond) // 2 × shortest in all
+			st := e.task("root@pam", "pve1", upid)
+			if st["status"] != "stopped" || st["exitstatus"] != "OK" {
+				t.Fatalf("scale %v: the start had not ended OK after %v: %v", scale, 2*shortest, st)
+			}
+		})
 	}
 }
 

@@ -14,9 +14,10 @@ import (
 // API2/Tasks.pm).
 //
 // Nothing runs in the background: a task is a chain of steps, each due at
-// a point of the simulated clock. Every API call first runs the steps that
-// are due (Sim.advance), in time order, so a ManualClock drives tasks as
-// well as the real clock does. Like PVE, the power tasks of one container
+// a point of the simulated clock. Every API call that reaches its handler,
+// and the controls tests use (Task, Tasks, ...), first run the steps due
+// (Sim.advance), in time order, so a ManualClock drives tasks as well as
+// the real clock does. Like PVE, the power tasks of one container
 // serialise on its config lock (/run/lock/lxc/pve-config-<vmid>.lock): a
 // task that cannot get it within 10 s fails with "can't lock file ... -
 // got timeout".
@@ -175,8 +176,8 @@ func (s *Sim) succeed(t *task, at time.Time, d time.Duration, effect func(time.T
 
 func (s *Sim) flockKey(t *task) string { return t.node.name + "/" + t.id }
 
-// withConfigLock runs begin once t holds the container's config lock
-// (lock_config with its 10 s timeout).
+// withConfigLock runs begin once t holds the container's config lock, or
+// fails t when it has waited lock_config's 10 s (scaled) for it.
 func (s *Sim) withConfigLock(t *task, at time.Time, begin func(time.Time)) {
 	key := s.flockKey(t)
 	fl := s.flocks[key]
@@ -331,7 +332,7 @@ func (s *Sim) taskStatus(c *call) (any, *apiError) {
 	return res, nil
 }
 
-// taskLines is the task's log file as it reads at now.
+// linesAt is the task's log file as it reads at now.
 func (t *task) linesAt(now time.Time) []string {
 	var out []string
 	for _, l := range t.lines {

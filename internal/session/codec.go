@@ -122,7 +122,7 @@ func newSealer(info string, maxLen int, secrets []string) (sealer, error) {
 // seal encrypts plain bound to aad with a fresh random nonce.
 func (sl sealer) seal(plain, aad []byte) (string, error) {
 	if len(sl.keys) == 0 {
-		return "", errors.New("session: seal: no key (use NewCodec)")
+		return "", fmt.Errorf("%w: seal: no key (use NewCodec)", ErrInvalid)
 	}
 	k := sl.keys[0]
 	buf := make([]byte, headerSize, headerSize+len(plain)+tagSize)
@@ -242,7 +242,7 @@ func NewCodec(secret string, previous ...string) (*Codec, error) {
 // a fresh random nonce, so sealing the same id twice gives different values.
 func (c *Codec) Encode(id string) (string, error) {
 	if id == "" {
-		return "", errors.New("session: encode: empty session id")
+		return "", fmt.Errorf("%w: encode: empty session id", ErrInvalid)
 	}
 	v, err := c.cookie.seal([]byte(id), []byte(CookieName))
 	if err != nil {

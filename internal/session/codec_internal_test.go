@@ -70,8 +70,8 @@ func TestCodecBindsCookieName(t *testing.T) {
 
 func TestCodecZeroValue(t *testing.T) {
 	var c Codec
-	if _, err := c.Encode("id"); err == nil {
-		t.Error("Encode on the zero Codec succeeded")
+	if _, err := c.Encode("id"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Encode on the zero Codec: %v, want ErrInvalid", err)
 	}
 	if _, err := c.Decode("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"); !errors.Is(err, ErrInvalidCookie) {
 		t.Errorf("Decode on the zero Codec: %v, want ErrInvalidCookie", err)

@@ -128,8 +128,8 @@ func TestCodecEncodeIsRandomized(t *testing.T) {
 
 func TestCodecEncodeEmptyID(t *testing.T) {
 	c := newCodec(t, testSecret)
-	if v, err := c.Encode(""); err == nil {
-		t.Fatalf("Encode(\"\") = %q, want error", v)
+	if v, err := c.Encode(""); !errors.Is(err, session.ErrInvalid) {
+		t.Fatalf("Encode(\"\") = %q, %v; want ErrInvalid", v, err)
 	}
 }
 

@@ -79,6 +79,30 @@ func (m *MemoryStore) Save(_ context.Context, s Session, ttl time.Duration) erro
 	return nil
 }
 
+// Update replaces the session stored under s.ID if it is there and has not
+// expired, keeping its deadline (ttl KeepTTL) or moving it to ttl from now;
+// otherwise it returns ErrNotFound and stores nothing.
+func (m *MemoryStore) Update(_ context.Context, s Session, ttl time.Duration) error {
+	if err := validateUpdate(s, ttl); err != nil {
+		return err
+	}
+	now := m.now()
+	s.ExpiresAt = s.ExpiresAt.UTC()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.entries[s.ID]
+	if !ok || e.expired(now) {
+		delete(m.entries, s.ID)
+		return ErrNotFound
+	}
+	if ttl != KeepTTL {
+		e.deadline = now.Add(ttl)
+	}
+	e.session = s
+	m.entries[s.ID] = e
+	return nil
+}
+
 // Delete removes the session stored under id. Deleting a missing id is not an
 // error.
 func (m *MemoryStore) Delete(_ context.Context, id string) error {

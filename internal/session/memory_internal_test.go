@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 )
@@ -32,8 +33,8 @@ func TestMemoryStoreRemovesExpiredEntries(t *testing.T) {
 	now = now.Add(2 * time.Minute)
 
 	// Load removes the expired entry it finds.
-	if _, err := st.Load(ctx, "short-1"); err == nil {
-		t.Fatal("Load of an expired entry succeeded")
+	if _, err := st.Load(ctx, "short-1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Load of an expired entry: %v, want ErrNotFound", err)
 	}
 	if got := ids(); got["short-1"] || !got["short-2"] || !got["long"] {
 		t.Fatalf("after Load: entries %v, want short-2 and long", got)

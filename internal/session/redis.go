@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -108,7 +109,8 @@ func (r *RedisStore) Load(ctx context.Context, id string) (Session, error) {
 }
 
 // Save stores s under Key(s.ID) as JSON with SET ... EX, overwriting any
-// previous value. The TTL is rounded up to whole seconds. ExpiresAt is stored
+// previous value, adds it to its user's index and to the expiry index that
+// Count reads. The TTL is rounded up to whole seconds. ExpiresAt is stored
 // in UTC as RFC 3339.
 func (r *RedisStore) Save(ctx context.Context, s Session, ttl time.Duration) error {
 	if err := validateSave(s, ttl); err != nil {
@@ -119,16 +121,79 @@ func (r *RedisStore) Save(ctx context.Context, s Session, ttl time.Duration) err
 	if err != nil {
 		return fmt.Errorf("session: save: encode: %w", err)
 	}
+	ttl = roundUpToSecond(ttl)
+	now := time.Now()
 	pipe := r.client.TxPipeline()
-	pipe.Set(ctx, Key(s.ID), raw, roundUpToSecond(ttl))
+	pipe.Set(ctx, Key(s.ID), raw, ttl)
 	if s.Username != "" {
 		// The index lives as long as the user's longest session.
 		pipe.SAdd(ctx, UserKey(s.Username), s.ID)
-		pipe.ExpireGT(ctx, UserKey(s.Username), roundUpToSecond(ttl))
-		pipe.ExpireNX(ctx, UserKey(s.Username), roundUpToSecond(ttl))
+		pipe.ExpireGT(ctx, UserKey(s.Username), ttl)
+		pipe.ExpireNX(ctx, UserKey(s.Username), ttl)
 	}
+	pipe.ZAdd(ctx, expiryKey, redis.Z{Score: expiryScore(now.Add(ttl)), Member: s.ID})
+	pipe.ZRemRangeByScore(ctx, expiryKey, "-inf", "("+strconv.FormatFloat(expiryScore(now), 'f', -1, 64))
 	if _, err := pipe.Exec(ctx); err != nil {
 		return &UnavailableError{Op: "save", Err: err}
+	}
+	return nil
+}
+
+// updateScript writes a session only if its key exists, in one step, so a
+// sign-out between a request's Load and its write stays a sign-out. With a
+// new TTL it also moves the session's expiry in the expiry index and keeps
+// the user's index alive as long as the session.
+//
+// KEYS: session key, expiry index, user index (absent without a user name).
+// ARGV: JSON value, TTL in seconds ("keep": unchanged), session id, expiry
+// score.
+var updateScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+if ARGV[2] == 'keep' then
+  redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+  return 1
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+if KEYS[3] then
+  redis.call('SADD', KEYS[3], ARGV[3])
+  redis.call('EXPIRE', KEYS[3], ARGV[2], 'GT')
+  redis.call('EXPIRE', KEYS[3], ARGV[2], 'NX')
+end
+return 1
+`)
+
+// Update replaces the session stored under Key(s.ID) only if that key still
+// exists (a Lua script: EXISTS, then SET ... KEEPTTL or SET ... EX); a
+// deleted or expired session yields ErrNotFound and is not written. A new
+// TTL is rounded up to whole seconds like Save's.
+func (r *RedisStore) Update(ctx context.Context, s Session, ttl time.Duration) error {
+	if err := validateUpdate(s, ttl); err != nil {
+		return err
+	}
+	s.ExpiresAt = s.ExpiresAt.UTC()
+	raw, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("session: update: encode: %w", err)
+	}
+	keys := []string{Key(s.ID), expiryKey}
+	if s.Username != "" {
+		keys = append(keys, UserKey(s.Username))
+	}
+	secs, score := "keep", "0"
+	if ttl != KeepTTL {
+		ttl = roundUpToSecond(ttl)
+		secs = strconv.FormatInt(int64(ttl/time.Second), 10)
+		score = strconv.FormatFloat(expiryScore(time.Now().Add(ttl)), 'f', -1, 64)
+	}
+	n, err := updateScript.Run(ctx, r.client, keys, raw, secs, s.ID, score).Int()
+	if err != nil {
+		return &UnavailableError{Op: "update", Err: err}
+	}
+	if n == 0 {
+		return fmt.Errorf("update: %w", ErrNotFound)
 	}
 	return nil
 }
@@ -182,13 +247,17 @@ func (r *RedisStore) TryLock(ctx context.Context, name string, ttl time.Duration
 	return ok, nil
 }
 
-// Delete removes the session stored under id. Deleting a missing id is not an
-// error.
+// Delete removes the session stored under id and its entry in the expiry
+// index; its user's index is cleaned by ListUser. Deleting a missing id is
+// not an error.
 func (r *RedisStore) Delete(ctx context.Context, id string) error {
 	if id == "" {
 		return nil
 	}
-	if err := r.client.Del(ctx, Key(id)).Err(); err != nil {
+	pipe := r.client.TxPipeline()
+	pipe.Del(ctx, Key(id))
+	pipe.ZRem(ctx, expiryKey, id)
+	if _, err := pipe.Exec(ctx); err != nil {
 		return &UnavailableError{Op: "delete", Err: err}
 	}
 	return nil
@@ -198,18 +267,4 @@ func (r *RedisStore) Delete(ctx context.Context, id string) error {
 // go-redis sends SET ... EX rather than PX.
 func roundUpToSecond(d time.Duration) time.Duration {
 	return (d + time.Second - 1) / time.Second * time.Second
-}
-
-// Count returns the number of sessions stored (a SCAN over session:*; for
-// metrics, not for hot paths).
-func (r *RedisStore) Count(ctx context.Context) (int, error) {
-	n := 0
-	iter := r.client.Scan(ctx, 0, keyPrefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		n++
-	}
-	if err := iter.Err(); err != nil {
-		return 0, &UnavailableError{Op: "count", Err: err}
-	}
-	return n, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -289,5 +290,104 @@ func TestNewRedisClientInvalidURL(t *testing.T) {
 				t.Errorf("error reveals the password: %v", err)
 			}
 		})
+	}
+}
+
+func TestRedisStoreUpdateTTLAndIndexes(t *testing.T) {
+	st, srv := newRedisStore(t)
+	raw := srv.Client(t)
+	ctx := context.Background()
+	s := newSession(t)
+	s.Username = "update-" + s.ID[:8] + "@pve"
+	mustSave(t, st, s, time.Hour)
+	userKey := session.UserKey(s.Username)
+
+	// A touch keeps the TTLs where they are.
+	if err := st.Update(ctx, s, session.KeepTTL); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := raw.TTL(ctx, session.Key(s.ID)).Val(); ttl > time.Hour || ttl < time.Hour-5*time.Second {
+		t.Errorf("after a touch the session's TTL is %v, want about 1h", ttl)
+	}
+	// A renewal moves the session's TTL and the user index's with it.
+	if err := st.Update(ctx, s, 2*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{session.Key(s.ID), userKey} {
+		if ttl := raw.TTL(ctx, key).Val(); ttl > 2*time.Hour || ttl < 2*time.Hour-5*time.Second {
+			t.Errorf("after a renewal %s has TTL %v, want about 2h", key, ttl)
+		}
+	}
+	if ok := raw.SIsMember(ctx, userKey, s.ID).Val(); !ok {
+		t.Error("the user index lost the session")
+	}
+
+	// Deleted between a load and an update: nothing comes back, in no key.
+	if err := st.Delete(ctx, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	raw.SRem(ctx, userKey, s.ID) // as ListUser's clean-up would
+	for _, ttl := range []time.Duration{session.KeepTTL, 2 * time.Hour} {
+		if err := st.Update(ctx, s, ttl); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("Update(ttl %v) after Delete = %v, want ErrNotFound", ttl, err)
+		}
+		if n := raw.Exists(ctx, session.Key(s.ID)).Val(); n != 0 {
+			t.Errorf("Update(ttl %v) recreated the deleted session", ttl)
+		}
+		if raw.SIsMember(ctx, userKey, s.ID).Val() {
+			t.Errorf("Update(ttl %v) put the deleted session back into the user index", ttl)
+		}
+		if n, err := st.Count(ctx); err != nil || n != 0 {
+			t.Errorf("Count after Update(ttl %v) of a deleted session = %d, %v; want 0", ttl, n, err)
+		}
+	}
+}
+
+func TestRedisStoreCountWithoutScan(t *testing.T) {
+	if os.Getenv("REDIS_URL") != "" {
+		t.Skip("counts every session in the database: needs a Redis of its own, not REDIS_URL")
+	}
+	st, srv := newRedisStore(t)
+	raw := srv.Client(t)
+	ctx := context.Background()
+	// Keys that are not sessions do not count.
+	raw.Set(ctx, "throttle:x", "1", time.Hour)
+	raw.SAdd(ctx, session.UserKey("root@pam"), "x")
+	var ids []string
+	for _, ttl := range []time.Duration{time.Hour, time.Hour, time.Hour, time.Second} {
+		s := newSession(t)
+		mustSave(t, st, s, ttl)
+		ids = append(ids, s.ID)
+	}
+	count := func() int {
+		t.Helper()
+		n, err := st.Count(ctx)
+		if err != nil {
+			t.Fatalf("Count: %v", err)
+		}
+		return n
+	}
+	if err := raw.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 4 {
+		t.Errorf("Count = %d, want 4", n)
+	}
+	if stats := raw.Info(ctx, "commandstats").Val(); strings.Contains(stats, "cmdstat_scan") || strings.Contains(stats, "cmdstat_keys") {
+		t.Errorf("Count walked the key space:\n%s", stats)
+	}
+	if err := st.Delete(ctx, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 3 {
+		t.Errorf("after Delete: Count = %d, want 3", n)
+	}
+	// The one-second session expires in Redis and leaves the count.
+	time.Sleep(2 * time.Second)
+	if raw.Exists(ctx, session.Key(ids[3])).Val() != 0 {
+		t.Fatal("the one-second session is still stored")
+	}
+	if n := count(); n != 2 {
+		t.Errorf("after an expiry: Count = %d, want 2", n)
 	}
 }

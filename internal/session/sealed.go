@@ -65,22 +65,44 @@ func open(codec *Codec, sess Session) (Session, error) {
 // same codec the store seals with).
 func (c *Codec) OpenSession(sess Session) (Session, error) { return open(c, sess) }
 
-// Save seals the secrets (unless they still are) and saves the session.
+// Save seals the secrets (unless they still are) and saves the new session.
 func (s *SealedStore) Save(ctx context.Context, sess Session, ttl time.Duration) error {
 	if err := validateSave(sess, ttl); err != nil {
 		return err
 	}
-	if sess.sealed {
-		return s.inner.Save(ctx, sess, ttl)
-	}
-	var err error
-	if sess.Ticket, err = s.codec.SealField(sess.ID, fieldTicket, sess.Ticket); err != nil {
-		return err
-	}
-	if sess.CSRFToken, err = s.codec.SealField(sess.ID, fieldCSRF, sess.CSRFToken); err != nil {
+	sess, err := s.seal(sess)
+	if err != nil {
 		return err
 	}
 	return s.inner.Save(ctx, sess, ttl)
+}
+
+// Update seals the secrets (unless they still are) and updates the stored
+// session, only if it is still there (see Store).
+func (s *SealedStore) Update(ctx context.Context, sess Session, ttl time.Duration) error {
+	if err := validateUpdate(sess, ttl); err != nil {
+		return err
+	}
+	sess, err := s.seal(sess)
+	if err != nil {
+		return err
+	}
+	return s.inner.Update(ctx, sess, ttl)
+}
+
+// seal returns sess with its ticket and CSRF token sealed for its id.
+func (s *SealedStore) seal(sess Session) (Session, error) {
+	if sess.sealed {
+		return sess, nil
+	}
+	var err error
+	if sess.Ticket, err = s.codec.SealField(sess.ID, fieldTicket, sess.Ticket); err != nil {
+		return Session{}, err
+	}
+	if sess.CSRFToken, err = s.codec.SealField(sess.ID, fieldCSRF, sess.CSRFToken); err != nil {
+		return Session{}, err
+	}
+	return sess, nil
 }
 
 // Delete deletes the session.

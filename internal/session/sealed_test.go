@@ -71,12 +71,12 @@ func TestSecretRotation(t *testing.T) {
 	}
 	// New values use the new secret only.
 	fresh, _ := rotated.Encode("sid")
-	if _, err := old.Decode(fresh); err == nil {
-		t.Error("a value sealed after rotation opens with the old secret alone")
+	if _, err := old.Decode(fresh); !errors.Is(err, session.ErrInvalidCookie) {
+		t.Errorf("a value sealed after rotation, opened with the old secret alone: %v, want ErrInvalidCookie", err)
 	}
 	// Once the previous secret is dropped, its values no longer open.
-	if _, err := mustCodec(t, secretB).Decode(cookie); err == nil {
-		t.Error("old cookie still opens after the previous secret was removed")
+	if _, err := mustCodec(t, secretB).Decode(cookie); !errors.Is(err, session.ErrInvalidCookie) {
+		t.Errorf("old cookie after the previous secret was removed: %v, want ErrInvalidCookie", err)
 	}
 }
 
@@ -144,5 +144,58 @@ func TestSealedStoreKeepsNoPlainSecretsInRedis(t *testing.T) {
 	rotated := session.Sealed(session.NewRedisStore(rdb), mustCodec(t, secretB, secretA))
 	if got, err := loadOpen(rotated, id); err != nil || got.Ticket != in.Ticket {
 		t.Errorf("rotation: %+v, %v", got, err)
+	}
+}
+
+func TestSealedStoreUpdateSeals(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	store := session.Sealed(session.NewRedisStore(rdb), mustCodec(t, secretA))
+	ctx := context.Background()
+	id, _ := session.NewID()
+	in := session.Session{ID: id, Ticket: "PVE:root@pam:6752A1B0::c2lnbmF0dXJl", CSRFToken: "6752A1B0:dG9rZW4", Username: "root@pam", Realm: "pam",
+		ExpiresAt: time.Now().Add(time.Hour).UTC().Truncate(time.Second)}
+	if err := store.Save(ctx, in, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := store.Load(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A still-sealed session (a touch) is not sealed twice.
+	if err := store.Update(ctx, loaded, session.KeepTTL); err != nil {
+		t.Fatal(err)
+	}
+	opened, err := store.Load(ctx, id)
+	if err == nil {
+		opened, err = store.Open(opened)
+	}
+	if err != nil || opened.Ticket != in.Ticket {
+		t.Fatalf("after updating a sealed session: ticket kept %v, %v", opened.Ticket == in.Ticket, err)
+	}
+	// An opened session with a new ticket (a renewal) is sealed again.
+	opened.Ticket, opened.CSRFToken = "PVE:root@pam:6752B000::bmV3", "6752B000:bmV3"
+	if err := store.Update(ctx, opened, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if raw := rdb.Get(ctx, session.Key(id)).Val(); strings.Contains(raw, "PVE:") || strings.Contains(raw, opened.CSRFToken) {
+		t.Errorf("Redis holds a usable secret after Update: %s", raw)
+	}
+	again, err := store.Load(ctx, id)
+	if err == nil {
+		again, err = store.Open(again)
+	}
+	if err != nil || again.Ticket != opened.Ticket || again.CSRFToken != opened.CSRFToken {
+		t.Fatalf("after a renewal: new ticket stored %v, %v", again.Ticket == opened.Ticket, err)
+	}
+	// A deleted session stays deleted.
+	if err := store.Delete(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Update(ctx, opened, time.Hour); !errors.Is(err, session.ErrNotFound) {
+		t.Errorf("Update after Delete = %v, want ErrNotFound", err)
+	}
+	if rdb.Exists(ctx, session.Key(id)).Val() != 0 {
+		t.Error("Update recreated a deleted session")
 	}
 }

@@ -98,9 +98,10 @@ var ErrNotFound = errors.New("session: not found")
 // errors.Is.
 var ErrUnavailable = errors.New("session: store unavailable")
 
-// ErrInvalid means a caller passed something a Store cannot save: a session
-// without an id or a non-positive TTL. It is a programming error, not an
-// outage.
+// ErrInvalid means a caller passed something the package cannot use: a
+// session without an id or a non-positive TTL for a Store, an empty id to
+// Codec.Encode, or a Codec not made by NewCodec. It is a programming error,
+// not an outage.
 var ErrInvalid = errors.New("session: invalid argument")
 
 // UnavailableError reports that a store operation failed because the backend
@@ -129,17 +130,26 @@ func (e *UnavailableError) Is(target error) bool { return target == ErrUnavailab
 // Contract:
 //   - Load returns an error matching ErrNotFound for a missing or expired id,
 //     and an error matching ErrUnavailable when the backend is down.
-//   - Save writes s under s.ID with the given TTL, overwriting any previous
-//     value. An empty s.ID or a non-positive ttl yields an error matching
-//     ErrInvalid.
+//   - Save writes a new session s under s.ID with the given TTL, overwriting
+//     any previous value. An empty s.ID or a non-positive ttl yields an error
+//     matching ErrInvalid. It is for sessions being created (sign-in).
+//   - Update writes s under s.ID only while a session is stored there: it
+//     never brings back a session that was deleted (a sign-out in another
+//     request) or has expired, and then returns an error matching
+//     ErrNotFound. ttl KeepTTL keeps the stored TTL; a positive ttl replaces
+//     it (a renewal). Every write of an existing session goes through Update.
 //   - Delete of a missing id is not an error.
 //
 // Implementations are safe for concurrent use.
 type Store interface {
 	// Load returns the session stored under id.
 	Load(ctx context.Context, id string) (Session, error)
-	// Save stores s under s.ID for ttl, replacing any previous value.
+	// Save stores the new session s under s.ID for ttl, replacing any
+	// previous value.
 	Save(ctx context.Context, s Session, ttl time.Duration) error
+	// Update replaces the session stored under s.ID, only if there is one,
+	// keeping its TTL (ttl KeepTTL) or setting a new one.
+	Update(ctx context.Context, s Session, ttl time.Duration) error
 	// Delete removes the session stored under id, if any.
 	Delete(ctx context.Context, id string) error
 	// ListUser returns the live sessions of a user (by Username), in no
@@ -174,6 +184,20 @@ func UserKey(username string) string { return "user-sessions:" + username }
 
 // Key returns the Redis key of the session with the given id: "session:" + id.
 func Key(id string) string { return keyPrefix + id }
+
+// KeepTTL, passed to Store.Update, keeps the TTL the session has.
+const KeepTTL time.Duration = -1
+
+// validateUpdate checks the arguments every Store.Update shares.
+func validateUpdate(s Session, ttl time.Duration) error {
+	if s.ID == "" {
+		return fmt.Errorf("%w: update: empty session id", ErrInvalid)
+	}
+	if ttl <= 0 && ttl != KeepTTL {
+		return fmt.Errorf("%w: update: ttl must be positive or KeepTTL, got %v", ErrInvalid, ttl)
+	}
+	return nil
+}
 
 // validateSave checks the arguments every Store.Save shares.
 func validateSave(s Session, ttl time.Duration) error {

@@ -232,6 +232,77 @@ func testStoreContract(t *testing.T, newEnv func(t *testing.T) storeEnv) {
 				t.Fatalf("Save = %v, want ErrInvalid", err)
 			}
 		}},
+		{name: "update replaces a stored session", run: func(t *testing.T, env storeEnv) {
+			s := newSession(t)
+			mustSave(t, env.store, s, time.Hour)
+			s.Ticket, s.LastSeen = "PVE:root@pam:NEW", time.Date(2026, 3, 1, 13, 0, 0, 0, time.UTC)
+			if err := env.store.Update(ctx, s, session.KeepTTL); err != nil {
+				t.Fatalf("Update: %v", err)
+			}
+			assertLoads(t, env.store, s)
+			if got, _ := env.store.Load(ctx, s.ID); !got.LastSeen.Equal(s.LastSeen) {
+				t.Errorf("LastSeen = %v, want %v", got.LastSeen, s.LastSeen)
+			}
+		}},
+		{name: "update never brings back a deleted session", run: func(t *testing.T, env storeEnv) {
+			for _, ttl := range []time.Duration{session.KeepTTL, time.Hour} {
+				s := newSession(t)
+				s.Username = "deleted-" + s.ID[:8] + "@pve"
+				mustSave(t, env.store, s, time.Hour)
+				if err := env.store.Delete(ctx, s.ID); err != nil {
+					t.Fatal(err)
+				}
+				err := env.store.Update(ctx, s, ttl)
+				if !errors.Is(err, session.ErrNotFound) || errors.Is(err, session.ErrUnavailable) {
+					t.Errorf("Update(ttl %v) of a deleted session = %v, want ErrNotFound", ttl, err)
+				}
+				assertNotFound(t, env.store, s.ID)
+				if list, err := env.store.ListUser(ctx, s.Username); err != nil || len(list) != 0 {
+					t.Errorf("ListUser after Update of a deleted session: %d sessions, %v", len(list), err)
+				}
+			}
+		}},
+		{name: "update of a missing session", run: func(t *testing.T, env storeEnv) {
+			s := newSession(t)
+			if err := env.store.Update(ctx, s, session.KeepTTL); !errors.Is(err, session.ErrNotFound) {
+				t.Fatalf("Update = %v, want ErrNotFound", err)
+			}
+			assertNotFound(t, env.store, s.ID)
+		}},
+		{name: "update rejects an empty id and a bad ttl", run: func(t *testing.T, env storeEnv) {
+			s := newSession(t)
+			mustSave(t, env.store, s, time.Hour)
+			empty := s
+			empty.ID = ""
+			for _, tc := range []struct {
+				s   session.Session
+				ttl time.Duration
+			}{{empty, time.Hour}, {s, 0}, {s, -2 * time.Second}} {
+				if err := env.store.Update(ctx, tc.s, tc.ttl); !errors.Is(err, session.ErrInvalid) {
+					t.Errorf("Update(id %q, ttl %v) = %v, want ErrInvalid", tc.s.ID, tc.ttl, err)
+				}
+			}
+		}},
+		{name: "update keeps the ttl", run: func(t *testing.T, env storeEnv) {
+			s := newSession(t)
+			mustSave(t, env.store, s, time.Second)
+			env.pass(600 * time.Millisecond)
+			if err := env.store.Update(ctx, s, session.KeepTTL); err != nil {
+				t.Fatalf("Update: %v", err)
+			}
+			env.pass(600 * time.Millisecond)
+			assertNotFound(t, env.store, s.ID)
+		}},
+		{name: "update with a ttl sets it", run: func(t *testing.T, env storeEnv) {
+			s := newSession(t)
+			mustSave(t, env.store, s, time.Second)
+			env.pass(600 * time.Millisecond)
+			if err := env.store.Update(ctx, s, time.Second); err != nil {
+				t.Fatalf("Update: %v", err)
+			}
+			env.pass(600 * time.Millisecond)
+			assertLoads(t, env.store, s)
+		}},
 		{name: "expires after ttl", run: func(t *testing.T, env storeEnv) {
 			s := newSession(t)
 			mustSave(t, env.store, s, time.Second)

@@ -27,10 +27,13 @@ type liveView struct {
 	Query   listQuery
 	Nodes   []lxc.Node
 	Rows    []containerRow
-	Total   int
+	Total   int // containers, templates not included
 	Running int
 	Stopped int
-	Shown   int // containers matching the view
+	// Templates are counted apart: they never run, and the status
+	// filters leave them out (listQuery.matches).
+	Templates int
+	Shown     int // containers matching the view
 	// The page of the view shown: rows First..Last (1-based) of Shown.
 	First, Last  int
 	PrevPage     int // 0 when on the first page
@@ -151,6 +154,7 @@ func buildLiveView(snap live.Snapshot, q listQuery) liveView {
 	}
 	for _, c := range snap.Containers {
 		if c.Template {
+			v.Templates++
 			continue
 		}
 		v.Total++

@@ -2,12 +2,16 @@ package web_test
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -132,48 +136,148 @@ func TestContainerListFollowsPermissions(t *testing.T) {
 	}
 }
 
+// rowOrder is the VMIDs of the rows of a list page, in order.
+func rowOrder(t *testing.T, body string) []int {
+	t.Helper()
+	var out []int
+	for _, m := range rowRe.FindAllStringSubmatch(body, -1) {
+		id, err := strconv.Atoi(m[1])
+		if err != nil {
+			t.Fatalf("row VMID %q", m[1])
+		}
+		out = append(out, id)
+	}
+	return out
+}
+
+// count reads one of the summary's figures (id="count-NAME"); -1 if absent.
+func count(t *testing.T, body, name string) int {
+	t.Helper()
+	m := regexp.MustCompile(`id="count-` + name + `">(\d+)<`).FindStringSubmatch(body)
+	if m == nil {
+		return -1
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// TestFiltersSearchAndSortInURL checks every view the URL can describe
+// against the cluster as PVE reports it: exactly the matching rows (none of
+// the others), in exactly the expected order (VMIDs compared as numbers).
 func TestFiltersSearchAndSortInURL(t *testing.T) {
 	st := demoStack(t, nil)
 	all := truth(t, st)
+	if len(all) < 10 || !slices.ContainsFunc(all, func(ct lxc.Container) bool { return ct.Template }) {
+		t.Fatal("the demo scenario lacks the containers these cases need (a template among them)")
+	}
 	c := signInAs(t, st, "root@pam")
-	running := 0
+	byVMID := func(a, b lxc.Container) int { return cmp.Compare(a.VMID, b.VMID) }
+	byName := func(a, b lxc.Container) int {
+		return cmp.Or(cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), byVMID(a, b))
+	}
+	byNodeDesc := func(a, b lxc.Container) int { return cmp.Or(-cmp.Compare(a.Node, b.Node), byVMID(a, b)) }
+	contains := func(needle string) func(lxc.Container) bool {
+		needle = strings.ToLower(needle)
+		return func(ct lxc.Container) bool {
+			if strings.Contains(strings.ToLower(ct.Name), needle) || strings.Contains(strconv.Itoa(ct.VMID), needle) {
+				return true
+			}
+			return slices.ContainsFunc(ct.Tags, func(tag string) bool { return strings.Contains(strings.ToLower(tag), needle) })
+		}
+	}
+	everything := func(lxc.Container) bool { return true }
+	named := pick(t, all, func(ct lxc.Container) bool { return ct.Name != "" && !ct.Template })
+	tagged := pick(t, all, func(ct lxc.Container) bool { return len(ct.Tags) > 0 })
+	cases := []struct {
+		query string
+		keep  func(lxc.Container) bool
+		order func(a, b lxc.Container) int
+	}{
+		{"", everything, byVMID},
+		{"status=running", func(ct lxc.Container) bool { return ct.Status == "running" && !ct.Template }, byVMID},
+		// Templates never run: the stopped filter leaves them out, as the
+		// stopped count does.
+		{"status=stopped", func(ct lxc.Container) bool { return ct.Status == "stopped" && !ct.Template }, byVMID},
+		{"q=" + url.QueryEscape(named.Name), contains(named.Name), byVMID},
+		{"q=" + url.QueryEscape(strings.ToUpper(tagged.Tags[0])), contains(tagged.Tags[0]), byVMID},
+		{"q=10", contains("10"), byVMID},
+		{"node=pve2", func(ct lxc.Container) bool { return ct.Node == "pve2" }, byVMID},
+		{"sort=vmid&dir=desc", everything, func(a, b lxc.Container) int { return -byVMID(a, b) }},
+		{"sort=name", everything, byName},
+		{"sort=node&dir=desc", everything, byNodeDesc},
+		{"status=running&node=pve1&sort=name", func(ct lxc.Container) bool {
+			return ct.Status == "running" && !ct.Template && ct.Node == "pve1"
+		}, byName},
+		{"q=no-such-container-anywhere", func(lxc.Container) bool { return false }, byVMID},
+	}
+	for _, tc := range cases {
+		t.Run(tc.query, func(t *testing.T) {
+			var want []int
+			expected := slices.Clone(all)
+			slices.SortStableFunc(expected, tc.order)
+			for _, ct := range expected {
+				if tc.keep(ct) {
+					want = append(want, ct.VMID)
+				}
+			}
+			r := get(t, st, c, "/?"+tc.query)
+			if r.status != http.StatusOK {
+				t.Fatalf("status %d", r.status)
+			}
+			if got := rowOrder(t, r.body); !slices.Equal(got, want) {
+				t.Errorf("rows %v\nwant %v", got, want)
+			}
+			if len(want) == 0 && !strings.Contains(r.body, `id="empty-filtered"`) {
+				t.Error("no empty-search message")
+			}
+			// Live updates keep the view.
+			wantEvents := "/events"
+			v, _ := url.ParseQuery(tc.query)
+			if v.Get("sort") == "vmid" {
+				v.Del("sort") // the default is left out
+			}
+			if len(v) > 0 {
+				wantEvents += "?" + v.Encode()
+			}
+			if !strings.Contains(r.body, `data-events="`+html.EscapeString(wantEvents)+`"`) {
+				t.Errorf("live updates do not keep the view (want %s)", wantEvents)
+			}
+		})
+	}
+}
+
+// TestCountsAgreeWithStatusFilters: the summary's running and stopped
+// figures are the rows of ?status=running and ?status=stopped; templates,
+// which never run, are counted apart and listed without a status filter.
+func TestCountsAgreeWithStatusFilters(t *testing.T) {
+	st := demoStack(t, nil)
+	all := truth(t, st)
+	c := signInAs(t, st, "root@pam")
+	templates := 0
 	for _, ct := range all {
-		if ct.Status == "running" {
-			running++
+		if ct.Template {
+			templates++
 		}
 	}
-	r := get(t, st, c, "/?status=running")
-	for id, status := range rows(r.body) {
-		if status != "running" {
-			t.Errorf("CT %s is %s in the running filter", id, status)
+	if templates == 0 {
+		t.Fatal("the demo scenario has no template")
+	}
+	home := get(t, st, c, "/").body
+	for _, status := range []string{"running", "stopped"} {
+		body := get(t, st, c, "/?status="+status).body
+		n := len(rowOrder(t, body))
+		if figure := count(t, body, status); figure != n {
+			t.Errorf("?status=%s lists %d rows but counts %d %s", status, n, figure, status)
+		}
+		if figure := count(t, home, status); figure != n {
+			t.Errorf("the unfiltered page counts %d %s, ?status=%s lists %d", figure, status, status, n)
 		}
 	}
-	if n := len(rows(r.body)); n != running {
-		t.Errorf("%d running rows, want %d", n, running)
+	if got := count(t, home, "templates"); got != templates {
+		t.Errorf("templates counted %d, want %d", got, templates)
 	}
-	first := all[0]
-	r = get(t, st, c, "/?q="+url.QueryEscape(first.Name))
-	if _, ok := rows(r.body)[fmt.Sprint(first.VMID)]; !ok {
-		t.Errorf("search for %q misses CT %d", first.Name, first.VMID)
-	}
-	r = get(t, st, c, "/?node=pve2")
-	for _, ct := range all {
-		_, shown := rows(r.body)[fmt.Sprint(ct.VMID)]
-		if shown != (ct.Node == "pve2") {
-			t.Errorf("node filter: CT %d on %s shown=%v", ct.VMID, ct.Node, shown)
-		}
-	}
-	r = get(t, st, c, "/?sort=vmid&dir=desc")
-	ids := rowRe.FindAllStringSubmatch(r.body, -1)
-	if len(ids) < 2 || ids[0][1] < ids[len(ids)-1][1] {
-		t.Errorf("not sorted by VMID descending")
-	}
-	if !strings.Contains(r.body, `data-events="/events?dir=desc"`) {
-		t.Error("live updates do not keep the view")
-	}
-	r = get(t, st, c, "/?q=no-such-container-anywhere")
-	if !strings.Contains(r.body, `id="empty-filtered"`) {
-		t.Error("no empty-search message")
+	if rowsShown, total := len(rowOrder(t, home)), count(t, home, "total"); rowsShown != total+templates {
+		t.Errorf("unfiltered: %d rows, %d containers + %d templates", rowsShown, total, templates)
 	}
 }
 

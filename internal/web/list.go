@@ -159,8 +159,13 @@ func (q listQuery) Filtered() bool { return q.Q != "" || q.Status != "" || q.Nod
 
 // matches reports whether c passes the search and filters. The search
 // matches the name, the VMID or a tag, case-insensitively.
+//
+// A template never runs (PVE reports it as stopped): the status filters
+// leave templates out, as the running and stopped counts do
+// (buildLiveView), so the rows of ?status=stopped are the stopped count.
+// Templates are listed when no status filter is set, and counted apart.
 func (q listQuery) matches(c lxc.Container) bool {
-	if q.Status != "" && c.Status != q.Status {
+	if q.Status != "" && (c.Template || c.Status != q.Status) {
 		return false
 	}
 	if q.Node != "" && c.Node != q.Node {

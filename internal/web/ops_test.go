@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -52,10 +53,20 @@ func TestMetricsEndpoint(t *testing.T) {
 	c, id := signIn(t, st)
 	get(t, st, c, "/")
 	login(t, st, st.Client(t), "root", "pam", "wrong")
-	r := get(t, st, st.Client(t), "/metrics")
-	if r.status != http.StatusOK {
-		t.Fatalf("metrics: %d", r.status)
+	scrape := func() string {
+		t.Helper()
+		resp, err := http.Get(st.MetricsURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("metrics: %d", resp.StatusCode)
+		}
+		return string(b)
 	}
+	body := scrape()
 	for _, want := range []string{
 		`lxcm_http_requests_total{route="GET /{$}",status="200"} 1`,
 		`lxcm_http_requests_total{route="POST /login",status="303"} 1`,
@@ -64,21 +75,37 @@ func TestMetricsEndpoint(t *testing.T) {
 		`lxcm_sign_ins_total{outcome="credentials"} 1`,
 		`lxcm_pve_requests_total{endpoint="GET /cluster/resources",outcome="ok"}`,
 		`lxcm_pve_request_duration_seconds_count{endpoint="POST /access/ticket"}`,
-		`lxcm_active_sessions 1`,
+		"\nlxcm_active_sessions 1\n",
 		"\nlxcm_redis_errors_total 0\n",
 		`go_goroutines`,
 	} {
-		if !strings.Contains(r.body, want) {
+		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
-	if strings.Contains(r.body, id) || regexp.MustCompile(`PVE:|CSRF|/nodes/pve\d`).MatchString(r.body) {
+	if strings.Contains(body, id) || regexp.MustCompile(`PVE:|CSRF|/nodes/pve\d`).MatchString(body) {
 		t.Error("metrics hold a secret or an unbounded label")
+	}
+	// Not on the dashboard's address, signed in or not.
+	for _, client := range []*http.Client{c, st.Client(t)} {
+		if r := get(t, st, client, "/metrics"); r.status == http.StatusOK || strings.Contains(r.body, "lxcm_") {
+			t.Errorf("the dashboard serves /metrics: %d", r.status)
+		}
+	}
+	// A second session counts; a signed-out one does not.
+	c2, _ := signIn(t, st)
+	if body := scrape(); !strings.Contains(body, "\nlxcm_active_sessions 2\n") {
+		t.Error("a second session is not counted")
+	}
+	if r := postForm(t, st, c2, "/logout", nil); r.status != http.StatusSeeOther {
+		t.Fatalf("logout: %d", r.status)
+	}
+	if body := scrape(); !strings.Contains(body, "\nlxcm_active_sessions 1\n") {
+		t.Error("a signed-out session is still counted")
 	}
 	st.Redis.Stop(t)
 	get(t, st, c, "/")
-	m := get(t, st, st.Client(t), "/metrics")
-	if !regexp.MustCompile(`\nlxcm_redis_errors_total [1-9]`).MatchString(m.body) {
+	if m := scrape(); !regexp.MustCompile(`\nlxcm_redis_errors_total [1-9]`).MatchString(m) {
 		t.Error("Redis errors not counted")
 	}
 }

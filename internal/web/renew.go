@@ -30,9 +30,14 @@ var errSessionEnded = errors.New("session ended")
 // two hours old (moving expiresAt and the TTL with it), and records when the
 // session was last seen. Two requests of one session never renew it twice:
 // the first takes a short lock in the store, the others go on with the
-// still-valid ticket they have. A LastSeen write that races a renewal may
-// put back the previous ticket with its own (earlier) expiry; that ticket
-// is still valid, and the next request renews again.
+// still-valid ticket they have.
+//
+// Its writes go through Store.Update, which writes only while the session is
+// still stored: a sign-out between this request's load and its write stays a
+// sign-out, and the request is then treated as signed out. A LastSeen write
+// keeps the stored TTL; if it races a renewal it may put back the previous
+// ticket and expiry, which are still valid, and the next request renews
+// again.
 func (s *Server) keepAlive(r *http.Request, sess session.Session) (session.Session, error) {
 	ctx := r.Context()
 	now := s.cfg.Now()
@@ -46,18 +51,26 @@ func (s *Server) keepAlive(r *http.Request, sess session.Session) (session.Sessi
 	if !renew && !touch {
 		return sess, nil
 	}
+	renewed := false
 	if renew {
 		// One renewal per ticket: the lock is named after the ticket's
 		// generation, so it never holds up the next one.
 		lock := fmt.Sprintf("renew:%s:%d", sess.ID, sess.TicketIssuedAt.Unix())
 		got, err := s.cfg.Store.TryLock(ctx, lock, sessionLockTTL)
-		if err != nil || !got {
-			// Another request is renewing, or the store hiccupped: the
-			// ticket in hand is still valid for a while.
+		if err != nil {
+			// The ticket in hand is still valid for a while; a later
+			// request tries again. (The lock's name holds the session id:
+			// it is not logged.)
+			s.log.Warn("ticket renewal lock failed; trying again later", "user", sess.Username, "err", err)
+			return sess, nil
+		}
+		if !got {
+			// Another request is renewing; this one goes on with the
+			// still-valid ticket it has.
 			return sess, nil
 		}
 		// The new ticket replaces the old in the opened session, which the
-		// store seals again on Save.
+		// store seals again on Update.
 		opened, err := s.cfg.Codec.OpenSession(sess)
 		if err != nil {
 			s.endSession(ctx, sess)
@@ -73,7 +86,7 @@ func (s *Server) keepAlive(r *http.Request, sess session.Session) (session.Sessi
 			if limit := sess.CreatedAt.Add(s.cfg.SessionMaxAge); !sess.CreatedAt.IsZero() && sess.ExpiresAt.After(limit) {
 				sess.ExpiresAt = limit.UTC()
 			}
-			s.log.Info("audit: ticket renewed", "user", sess.Username, "client", clientAddr(r))
+			renewed = true
 		case code == lxc.ECredentials || code == lxc.EUnauthorized:
 			s.endSession(ctx, sess)
 			s.log.Info("audit: session ended", "user", sess.Username, "client", clientAddr(r), "reason", "PVE refused to renew the ticket")
@@ -87,8 +100,18 @@ func (s *Server) keepAlive(r *http.Request, sess session.Session) (session.Sessi
 	if ttl <= 0 {
 		return session.Session{}, errSessionEnded
 	}
-	if err := s.cfg.Store.Save(ctx, sess, ttl); err != nil {
-		return session.Session{}, fmt.Errorf("save session: %w", err)
+	if !renewed {
+		// Only a renewal moves the session's expiry.
+		ttl = session.KeepTTL
+	}
+	// Update, not Save: if another request signed this session out since
+	// it was loaded, it stays signed out (an error matching
+	// session.ErrNotFound sends this request to the sign-in page).
+	if err := s.cfg.Store.Update(ctx, sess, ttl); err != nil {
+		return session.Session{}, fmt.Errorf("update session: %w", err)
+	}
+	if renewed {
+		s.log.Info("audit: ticket renewed", "user", sess.Username, "client", clientAddr(r))
 	}
 	return sess, nil
 }

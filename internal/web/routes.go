@@ -10,12 +10,10 @@ import "net/http"
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 
-	// Operations: no session, nothing about the configuration.
+	// Operations: no session, nothing about the configuration. (/metrics
+	// has a listener of its own: METRICS_ADDR.)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
-	if s.cfg.ServeMetrics && s.cfg.Metrics != nil {
-		mux.Handle("GET /metrics", s.cfg.Metrics.Handler())
-	}
 
 	// Public.
 	mux.Handle("GET /static/", s.static())

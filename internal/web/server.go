@@ -109,9 +109,6 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Metrics records requests and sign-ins (nil: none).
 	Metrics *metrics.Metrics
-	// ServeMetrics serves GET /metrics on the dashboard's own listener
-	// (when METRICS_ADDR does not give it one of its own).
-	ServeMetrics bool
 	// Checks decide GET /readyz: each names a dependency and how to ask it.
 	Checks []Check
 	// LiveShared lets several instances share one PVE poll per user

@@ -18,9 +18,10 @@ import (
 	"github.com/lxc-manager/lxc-manager/internal/session"
 )
 
-// The cost of a session (docs/benchmarks-session.md). Every route that
-// needs a session either calls PVE or is the catch-all 404, so the pair
-// compared is the cheapest one that differs only by the session:
+// The cost of a session (docs/benchmarks.md, "The cost of a session").
+// Every route that needs a session either calls PVE or is the catch-all
+// 404, so the pair compared is the cheapest one that differs only by the
+// session:
 //
 //   - unauthenticated: GET /static/no-such.css, a public 404 (no session
 //     middleware at all);

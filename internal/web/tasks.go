@@ -20,7 +20,9 @@ type taskPage struct {
 	VMID       int    `json:"vmid"`
 	Node       string `json:"node"`
 	Status     string `json:"status,omitempty"` // the container's state once the task ended
-	// OfferForceStop is set when a shutdown ran out of time.
+	// OfferForceStop is set when a shutdown failed, for whatever reason
+	// (it ran out of time, the container is locked, ...): the page then
+	// offers a forced stop.
 	OfferForceStop bool `json:"offerForceStop"`
 	// Log is the end of the finished task's log, as PVE wrote it (shown on
 	// the task page, escaped, like PVE's own task viewer does).

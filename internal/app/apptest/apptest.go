@@ -53,9 +53,12 @@ type Stack struct {
 	RDB       *redis.Client     // for assertions; nil with MemorySessions
 	Server    *httptest.Server
 	URL       string // dashboard base URL
-	Codec     *session.Codec
-	Config    config.Config
-	Logs      *SafeBuffer // everything the dashboard logged
+	// MetricsURL is the metrics listener's GET /metrics (a listener of its
+	// own, as METRICS_ADDR gives it in serve).
+	MetricsURL string
+	Codec      *session.Codec
+	Config     config.Config
+	Logs       *SafeBuffer // everything the dashboard logged
 }
 
 // Start builds and starts a stack, stopped when the test ends.
@@ -106,6 +109,9 @@ func Start(t testing.TB, opts Options) *Stack {
 	st.Server = httptest.NewServer(d.Server)
 	t.Cleanup(st.Server.Close)
 	st.URL = st.Server.URL
+	ms := httptest.NewServer(d.MetricsHandler())
+	t.Cleanup(ms.Close)
+	st.MetricsURL = ms.URL + "/metrics"
 	return st
 }
 
