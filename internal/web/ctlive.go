@@ -73,7 +73,7 @@ func (s *Server) containerEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	defer leave()
+	defer func() { leave() }() // leave may be replaced by a new subscription
 	st := s.streams.open(sess)
 	defer s.streams.leave(st)
 	view := viewKey{user: sess.Username, view: key}
@@ -112,6 +112,16 @@ func (s *Server) containerEvents(w http.ResponseWriter, r *http.Request) error {
 				return last("bye", "reconnect")
 			}
 			if lxc.ErrorCode(snap.Err) == lxc.EUnauthorized {
+				if renewed, ok := s.renewedSince(r.Context(), sess); ok {
+					// Subscribe again with the session's current ticket.
+					nu, nleave, err := s.ctLive.SubscribeKey(key, s.identity(renewed))
+					if err != nil {
+						return last("bye", "reconnect")
+					}
+					leave()
+					sess, updates, leave = renewed, nu, nleave
+					continue
+				}
 				s.endSession(r.Context(), sess)
 				s.log.Info("session ended: PVE refused the ticket", "user", sess.Username)
 				return last("expired", "/login?reason=expired")
