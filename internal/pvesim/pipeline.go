@@ -226,7 +226,8 @@ func (s *Sim) restHandler(c *call) *reply {
 	switch d := data.(type) {
 	case withTotal:
 		rp := okReply(d.data)
-		rp.total = d.total
+		total := d.total
+		rp.total = &total
 		return rp
 	case *download:
 		rp := okReply(nil)

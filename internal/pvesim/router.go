@@ -168,7 +168,11 @@ func (s *Sim) buildRoutes() *router {
 	s.nodeRoutes(rr)
 	s.clusterRoutes(rr)
 	s.lxcRoutes(rr)
+	s.configRoutes(rr)
+	s.resizeRoutes(rr)
+	s.statsRoutes(rr)
 	s.powerRoutes(rr)
+	s.taskListRoutes(rr)
 	s.taskRoutes(rr)
 	return rr
 }

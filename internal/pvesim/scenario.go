@@ -186,7 +186,38 @@ func addDemoGuests(s *Sim, now time.Time) error {
 		ng.Created = now.Add(-365 * 24 * time.Hour)
 		s.cluster.Insert(ng)
 	}
+	for _, o := range demoOptions() {
+		s.cluster.SetOption(s.cluster.Guests[o.vmid], o.key, o.value)
+	}
 	return nil
+}
+
+// demoOptions are configuration options some demo containers have beyond
+// what a Guest describes.
+func demoOptions() []struct {
+	vmid       int
+	key, value string
+} {
+	return []struct {
+		vmid       int
+		key, value string
+	}{
+		{101, "description", "Public web front end (nginx, php-fpm).\nDeployed by the CI pipeline.\n"},
+		{101, "onboot", "1"},
+		{101, "startup", "order=2"},
+		{102, "onboot", "1"},
+		{102, "startup", "order=2"},
+		{103, "description", "Primary PostgreSQL 16.\n"},
+		{103, "onboot", "1"},
+		{103, "startup", "order=1,up=30"},
+		{103, "protection", "1"},
+		{103, "net0", "name=eth0,bridge=vmbr0,firewall=1,gw=192.168.100.1,hwaddr=BC:24:11:5E:01:03,ip=192.168.100.103/24,type=veth"},
+		{103, "nameserver", "192.168.100.1"},
+		{103, "searchdomain", "lab.example"},
+		{109, "description", "Legacy app: ignores SIGPWR, stop it instead of shutting it down.\n"},
+		{111, "cpulimit", "1.5"},
+		{111, "onboot", "1"},
+	}
 }
 
 // largeRoles name the containers of the "large" scenario.
