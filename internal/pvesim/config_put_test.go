@@ -197,3 +197,17 @@ func TestConfigPutErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigPutJSON(t *testing.T) {
+	t.Parallel()
+	e := startCluster(t, Options{})
+	res := e.do(req{method: "PUT", path: ctPath("pve1", 108, "/config"), ticket: e.tickets["root@pam"][0],
+		csrf: e.tickets["root@pam"][1], json: `{"onboot": true, "memory": 1536, "delete": ["tags", "swap"]}`})
+	if res.data(t) != nil {
+		t.Fatalf("answer %s", res.body)
+	}
+	cc, _ := e.sim.Config(108)
+	if cc.Values["onboot"] != "1" || cc.Values["memory"] != "1536" || cc.Values["tags"] != "" || cc.Values["swap"] != "" {
+		t.Errorf("values %v", cc.Values)
+	}
+}
