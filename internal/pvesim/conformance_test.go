@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -68,6 +69,9 @@ var undeclaredFields = map[string]map[string]string{
 		"data.swap":            "vmstatus sets swap",
 		"data.pressurecpufull": "vmstatus sets it; vmstatus_return_properties forgets it (9.x)",
 	},
+	"GET /nodes/{node}/tasks": {
+		"data[].saved": "read_active_workers keeps the saved flag of active tasks (source=active|all)",
+	},
 	"GET /nodes/{node}/status": {
 		"data.cpuinfo.user_hz":  "ProcFSTools::read_cpuinfo returns more than the schema declares",
 		"data.cpuinfo.mhz":      "read_cpuinfo",
@@ -76,6 +80,22 @@ var undeclaredFields = map[string]map[string]string{
 		"data.memory.available": "Nodes.pm status sets memory.available (memavailable)",
 	},
 }
+
+// typeDeviations are declared fields real PVE sends with another JSON
+// kind than the schema says, keyed by method, then "where.field"; each
+// has its source.
+var typeDeviations = map[string]map[string]string{
+	"GET /nodes/{node}/lxc/{vmid}/config": {
+		"data.cpulimit": "a 'number' option: LXC/Config.pm check_type returns the string as written",
+	},
+	"GET /nodes/{node}/lxc/{vmid}/pending": {
+		"data[].value":   "parse_pct_config's check_type makes integer and boolean options Perl numbers",
+		"data[].pending": "the pending section is parsed the same way",
+	},
+}
+
+// indexedField matches the options the schema declares once as "net[n]".
+var indexedField = regexp.MustCompile(`^(net|mp|dev|unused)\d+$`)
 
 // undeclaredFields84 adds what only the 8.4 schema lacks.
 var undeclaredFields84 = map[string]map[string]string{
@@ -187,6 +207,9 @@ func compareMethod(t *testing.T, rt *route, m *pveschema.Method) {
 			privs[i] = p
 		}
 		want := []any{"perm", rt.checkPath, privs}
+		if rt.checkAny {
+			want = append(want, "any", float64(1))
+		}
 		if !reflect.DeepEqual(check, want) {
 			t.Errorf("permission check %v, schema %v", want, check)
 		}
@@ -218,7 +241,15 @@ var getSamples = map[string][]string{
 	"/nodes/{node}/lxc/{vmid}/status":         {"/nodes/pve3/lxc/106/status"},
 	"/nodes/{node}/lxc/{vmid}/status/current": {"/nodes/pve3/lxc/106/status/current", "/nodes/pve3/lxc/107/status/current", "/nodes/pve1/lxc/9000/status/current"},
 	"/nodes/{node}/tasks/{upid}/status":       {"/nodes/pve3/tasks/{upid}/status"},
-	"/nodes/{node}/tasks/{upid}/log":          {"/nodes/pve3/tasks/{upid}/log", "/nodes/pve3/tasks/{upid}/log?start=0&limit=0"},
+	"/nodes/{node}/lxc/{vmid}/config": {"/nodes/pve3/lxc/106/config", "/nodes/pve3/lxc/106/config?current=1",
+		"/nodes/pve2/lxc/111/config", "/nodes/pve1/lxc/9000/config"},
+	"/nodes/{node}/lxc/{vmid}/pending": {"/nodes/pve3/lxc/106/pending", "/nodes/pve2/lxc/111/pending"},
+	"/nodes/{node}/lxc/{vmid}/rrddata": {"/nodes/pve3/lxc/106/rrddata?timeframe=hour",
+		"/nodes/pve3/lxc/107/rrddata?timeframe=day&cf=MAX", "/nodes/pve1/lxc/106/rrddata?timeframe=year"},
+	"/nodes/{node}/lxc/{vmid}/interfaces": {"/nodes/pve3/lxc/106/interfaces", "/nodes/pve3/lxc/107/interfaces"},
+	"/nodes/{node}/tasks": {"/nodes/pve3/tasks", "/nodes/pve3/tasks?source=all&limit=5",
+		"/nodes/pve3/tasks?vmid=107&typefilter=vzstart&errors=0&statusfilter=ok,error"},
+	"/nodes/{node}/tasks/{upid}/log": {"/nodes/pve3/tasks/{upid}/log", "/nodes/pve3/tasks/{upid}/log?start=0&limit=0"},
 }
 
 // TestConformanceAnswers drives every GET method as root and as alice and
@@ -265,8 +296,14 @@ func TestConformanceAnswers(t *testing.T) {
 						for _, err := range append(m.CheckReturn(env.Data), m.CheckReturnTypes(env.Data)...) {
 							var fe *pveschema.FieldError
 							if errors.As(err, &fe) && fe.Msg == "not declared in the schema" &&
-								allowedUndeclared(sv.version, "GET "+rt.path, fe.Where+"."+fe.Field) {
+								(allowedUndeclared(sv.version, "GET "+rt.path, fe.Where+"."+fe.Field) ||
+									indexedField.MatchString(fe.Field)) {
 								continue
+							}
+							if errors.As(err, &fe) && strings.HasPrefix(fe.Msg, "want ") {
+								if _, ok := typeDeviations["GET "+rt.path][fe.Where+"."+fe.Field]; ok {
+									continue
+								}
 							}
 							t.Errorf("%s as %s: %v", path, who.name, err)
 						}

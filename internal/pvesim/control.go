@@ -1,15 +1,15 @@
 package pvesim
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
+
+	"github.com/lxc-manager/lxc-manager/internal/pvesim/state"
 )
 
-// Test controls: changes a test makes behind the API's back, the request
-// counters and the request recorder. All are safe for concurrent use.
+// Test controls: changes a test makes behind the API's back, and the
+// request counters. All are safe for concurrent use.
 
 // SetNodeOnline takes a member off the network or brings it back. While
 // it is offline every call proxied to it answers 595 with an empty body;
@@ -21,41 +21,42 @@ import (
 func (s *Sim) SetNodeOnline(name string, online bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := s.nodeByName(name)
+	n := s.cluster.NodeByName(name)
 	if n == nil {
 		return fmt.Errorf("pvesim: node %q is not a cluster member", name)
 	}
-	if n == s.nodes[0] && !online {
+	if n == s.localNode() && !online {
 		return fmt.Errorf("pvesim: %s answers the API and cannot be offline", name)
 	}
 	now := s.now()
-	s.advance(now)
-	if online == n.online {
+	s.tasks.Advance(now)
+	if online == n.Online {
 		return nil
 	}
-	n.online = online
+	n.Online = online
 	if online {
-		n.offlineAt = time.Time{}
+		n.OfflineAt = time.Time{}
 	} else {
-		n.offlineAt = now
+		n.OfflineAt = now
 	}
 	return nil
 }
 
 // guestLocked returns guest vmid, advancing tasks first. Called with s.mu
-// held.
-func (s *Sim) guestLocked(vmid int) (*guest, error) {
-	s.advance(s.now())
-	g := s.guests[vmid]
+// held. The error wraps state.ErrNotFound.
+func (s *Sim) guestLocked(vmid int) (*state.Guest, error) {
+	s.tasks.Advance(s.now())
+	g := s.cluster.Guests[vmid]
 	if g == nil {
-		return nil, fmt.Errorf("pvesim: no guest %d", vmid)
+		return nil, fmt.Errorf("pvesim: no guest %d: %w", vmid, state.ErrNotFound)
 	}
 	return g, nil
 }
 
 // SetLock sets a guest's config lock, like a backup or snapshot holding
 // it ("backup", "snapshot", "migrate", ... as PVE's schema allows); ""
-// removes it. Power tasks then fail with "CT is locked (<lock>)".
+// removes it. Power tasks then fail with "CT is locked (<lock>)", and
+// configuration changes with the same synchronous error.
 func (s *Sim) SetLock(vmid int, lock string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -63,10 +64,10 @@ func (s *Sim) SetLock(vmid int, lock string) error {
 	if err != nil {
 		return err
 	}
-	if !validLock(g.typ, lock) {
-		return fmt.Errorf("pvesim: invalid lock %q for a %s guest", lock, g.typ)
+	if !state.ValidLock(g.Type, lock) {
+		return fmt.Errorf("pvesim: invalid lock %q for a %s guest: %w", lock, g.Type, state.ErrInvalid)
 	}
-	g.lock = lock
+	s.cluster.SetOption(g, "lock", lock)
 	return nil
 }
 
@@ -84,18 +85,18 @@ func (s *Sim) SetStatus(vmid int, status string) error {
 	now := s.now()
 	switch status {
 	case "running":
-		if g.template {
+		if g.Template {
 			return fmt.Errorf("pvesim: guest %d is a template", vmid)
 		}
-		if !g.cur.running {
-			g.setState(now, guestState{running: true, startedAt: now, starts: g.cur.starts + 1})
+		if !g.Cur.Running {
+			g.SetState(now, state.GuestState{Running: true, StartedAt: now, Starts: g.Cur.Starts + 1})
 		}
 	case "stopped":
-		if g.cur.running {
-			g.setState(now, guestState{starts: g.cur.starts})
+		if g.Cur.Running {
+			g.SetState(now, state.GuestState{Starts: g.Cur.Starts})
 		}
 	default:
-		return fmt.Errorf("pvesim: status %q is neither running nor stopped", status)
+		return fmt.Errorf("pvesim: status %q is neither running nor stopped: %w", status, state.ErrInvalid)
 	}
 	return nil
 }
@@ -111,7 +112,7 @@ func (s *Sim) SetIgnoreShutdown(vmid int, ignore bool) error {
 	if err != nil {
 		return err
 	}
-	g.ignoreShutdown = ignore
+	g.IgnoreShutdown = ignore
 	return nil
 }
 
@@ -122,28 +123,13 @@ func (s *Sim) AddGuest(g Guest) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	s.advance(now)
-	ng, err := s.newGuest(g, now)
+	s.tasks.Advance(now)
+	ng, err := s.cluster.NewGuest(state.Spec(g), now)
 	if err != nil {
-		return err
+		return fmt.Errorf("pvesim: %w", err)
 	}
-	s.insertGuest(ng)
+	s.cluster.Insert(ng)
 	return nil
-}
-
-// snapshot converts g to a Guest at now.
-func (g *guest) snapshot(now time.Time) Guest {
-	out := Guest{
-		VMID: g.vmid, Type: g.typ, Node: g.node.name, Name: g.name, Status: "stopped",
-		Template: g.template, Lock: g.lock, Tags: g.tags, Pool: g.pool, Cores: g.cores,
-		MemoryMiB: g.memMiB, SwapMiB: g.swapMiB, DiskGiB: int(g.diskBytes / gib),
-		IgnoreShutdown: g.ignoreShutdown,
-	}
-	if g.cur.running {
-		out.Status = "running"
-		out.Uptime = now.Sub(g.cur.startedAt)
-	}
-	return out
 }
 
 // Container returns the current state of guest vmid (a container or a
@@ -152,12 +138,12 @@ func (s *Sim) Container(vmid int) (Guest, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	s.advance(now)
-	g := s.guests[vmid]
+	s.tasks.Advance(now)
+	g := s.cluster.Guests[vmid]
 	if g == nil {
 		return Guest{}, false
 	}
-	return g.snapshot(now), true
+	return snapshot(g, now), true
 }
 
 // Containers returns every guest (containers and VMs), by vmid.
@@ -165,10 +151,10 @@ func (s *Sim) Containers() []Guest {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	s.advance(now)
-	out := make([]Guest, 0, len(s.guests))
-	for _, g := range s.guests {
-		out = append(out, g.snapshot(now))
+	s.tasks.Advance(now)
+	out := make([]Guest, 0, len(s.cluster.Guests))
+	for _, g := range s.cluster.Guests {
+		out = append(out, snapshot(g, now))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].VMID < out[j].VMID })
 	return out
@@ -194,83 +180,4 @@ func (s *Sim) Routes() []string {
 		out = append(out, rt.key())
 	}
 	return out
-}
-
-// RecordedCall is one API call as the simulator received it.
-type RecordedCall struct {
-	Method string // "GET", "POST", ...
-	Route  string // schema path, "/nodes/{node}/lxc"; "" when no method matched
-	Path   string // the path as called, below /api2/json
-	// Params holds the path variables and the query and body parameters
-	// (after "_dc" is dropped), as pveproxy merges them. Values are the
-	// strings PVE sees: JSON true/false become "1"/"0", arrays are joined
-	// with ",", objects are JSON text; parameters sent without a value
-	// (undefined for PVE) are left out.
-	Params map[string]string
-	Status int // HTTP status of the answer
-}
-
-// Record turns the request recorder on or off. Turning it on clears what
-// was recorded before. Calls rejected before their parameters are read
-// (authentication failures, transport errors) are not recorded.
-func (s *Sim) Record(on bool) {
-	s.recMu.Lock()
-	defer s.recMu.Unlock()
-	if on {
-		s.recorded = nil
-	}
-	s.recording.Store(on)
-}
-
-// Recorded returns the calls recorded since Record(true), in order.
-func (s *Sim) Recorded() []RecordedCall {
-	s.recMu.Lock()
-	defer s.recMu.Unlock()
-	return append([]RecordedCall(nil), s.recorded...)
-}
-
-// record stores c.
-func (s *Sim) record(c *call, status int) {
-	rc := RecordedCall{Method: c.method, Path: c.relURI, Params: map[string]string{}, Status: status}
-	if c.route != nil {
-		rc.Route = c.route.path
-	}
-	for k, v := range c.params {
-		if str, ok := paramString(v); ok {
-			rc.Params[k] = str
-		}
-	}
-	s.recMu.Lock()
-	defer s.recMu.Unlock()
-	if s.recording.Load() {
-		s.recorded = append(s.recorded, rc)
-	}
-}
-
-// paramString renders a parameter value as PVE would see it as a string.
-func paramString(v any) (string, bool) {
-	switch t := v.(type) {
-	case nil:
-		return "", false
-	case string:
-		return t, true
-	case bool:
-		if t {
-			return "1", true
-		}
-		return "0", true
-	case []any:
-		parts := make([]string, 0, len(t))
-		for _, e := range t {
-			if s, ok := paramString(e); ok {
-				parts = append(parts, s)
-			}
-		}
-		return strings.Join(parts, ","), true
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v), true
-	}
-	return string(b), true
 }

@@ -80,7 +80,7 @@ type reply struct {
 	bare   bool
 	data   any
 	errors map[string]string
-	total  int // top-level "total" (task lists, logs); omitted when 0
+	total  *int // top-level "total" (task lists, logs); nil for none
 	// holdUntil: the answer is not written before this (real) time.
 	holdUntil time.Time
 	// userid for the log line, "" if unauthenticated.
@@ -117,7 +117,7 @@ type envelope struct {
 	Data    any               `json:"data"`
 	Message *string           `json:"message,omitempty"`
 	Errors  map[string]string `json:"errors,omitempty"`
-	Total   int               `json:"total,omitempty"`
+	Total   *int              `json:"total,omitempty"`
 }
 
 // encodeJSON encodes v like Perl's to_json: UTF-8, no HTML escaping, no

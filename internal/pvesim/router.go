@@ -26,6 +26,8 @@ type route struct {
 	// none at all for calls exempt from authentication (user => 'world').
 	checkPath  string
 	checkPrivs []string
+	// checkAny: one of checkPrivs is enough (PVE's "any => 1").
+	checkAny bool
 	// proxyTo names the parameter holding the node the call is forwarded
 	// to (PVE's proxyto => 'node'); "" for calls answered by any node.
 	proxyTo string
@@ -33,7 +35,7 @@ type route struct {
 	allowToken bool
 	// protected methods run in pvedaemon in PVE; informational here.
 	protected bool
-	fn        func(c *call) (any, *apiError)
+	fn        func(c *call) (any, error)
 
 	calls atomic.Int64 // requests that resolved to this method
 }
@@ -42,7 +44,7 @@ type route struct {
 func (rt *route) key() string { return rt.method + " " + rt.path }
 
 // checkPerm runs the declarative permission check for c.
-func (rt *route) checkPerm(c *call) *apiError {
+func (rt *route) checkPerm(c *call) error {
 	if rt.checkPath == "" {
 		return nil
 	}
@@ -57,7 +59,10 @@ func (rt *route) checkPerm(c *call) *apiError {
 		v, _ := c.params.str(name)
 		path = path[:i] + v + path[i+j+1:]
 	}
-	return c.s.perms.check(c.user, path, rt.checkPrivs...)
+	if rt.checkAny {
+		return c.s.acl.CheckAny(c.user, path, rt.checkPrivs...)
+	}
+	return c.s.acl.Check(c.user, path, rt.checkPrivs...)
 }
 
 type routeNode struct {
@@ -163,6 +168,11 @@ func (s *Sim) buildRoutes() *router {
 	s.nodeRoutes(rr)
 	s.clusterRoutes(rr)
 	s.lxcRoutes(rr)
+	s.configRoutes(rr)
+	s.resizeRoutes(rr)
+	s.statsRoutes(rr)
+	s.powerRoutes(rr)
+	s.taskListRoutes(rr)
 	s.taskRoutes(rr)
 	return rr
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lxc-manager/lxc-manager/internal/pvesim/state"
 )
 
 // Scenarios: prepared clusters selected with Options.Scenario.
@@ -123,7 +125,7 @@ func lookupScenario(name string) (*scenario, error) {
 // already exist).
 func (sc *scenario) build(s *Sim) error {
 	for _, p := range sc.pools {
-		s.perms.pools[p] = true
+		s.cluster.Pools[p] = true
 	}
 	for _, a := range sc.acls {
 		if err := s.SetACL(a.path, a.ugid, a.role, true); err != nil {
@@ -177,14 +179,45 @@ func DemoGuests() []Guest {
 
 func addDemoGuests(s *Sim, now time.Time) error {
 	for _, g := range DemoGuests() {
-		ng, err := s.newGuest(g, now)
+		ng, err := s.cluster.NewGuest(state.Spec(g), now)
 		if err != nil {
-			return err
+			return fmt.Errorf("pvesim: %w", err)
 		}
-		ng.created = now.Add(-365 * 24 * time.Hour)
-		s.insertGuest(ng)
+		ng.Created = now.Add(-365 * 24 * time.Hour)
+		s.cluster.Insert(ng)
+	}
+	for _, o := range demoOptions() {
+		s.cluster.SetOption(s.cluster.Guests[o.vmid], o.key, o.value)
 	}
 	return nil
+}
+
+// demoOptions are configuration options some demo containers have beyond
+// what a Guest describes.
+func demoOptions() []struct {
+	vmid       int
+	key, value string
+} {
+	return []struct {
+		vmid       int
+		key, value string
+	}{
+		{101, "description", "Public web front end (nginx, php-fpm).\nDeployed by the CI pipeline.\n"},
+		{101, "onboot", "1"},
+		{101, "startup", "order=2"},
+		{102, "onboot", "1"},
+		{102, "startup", "order=2"},
+		{103, "description", "Primary PostgreSQL 16.\n"},
+		{103, "onboot", "1"},
+		{103, "startup", "order=1,up=30"},
+		{103, "protection", "1"},
+		{103, "net0", "name=eth0,bridge=vmbr0,firewall=1,gw=192.168.100.1,hwaddr=BC:24:11:5E:01:03,ip=192.168.100.103/24,type=veth"},
+		{103, "nameserver", "192.168.100.1"},
+		{103, "searchdomain", "lab.example"},
+		{109, "description", "Legacy app: ignores SIGPWR, stop it instead of shutting it down.\n"},
+		{111, "cpulimit", "1.5"},
+		{111, "onboot", "1"},
+	}
 }
 
 // largeRoles name the containers of the "large" scenario.
@@ -206,11 +239,12 @@ func addLargeGuests(s *Sim, now time.Time) error {
 			tagsets[r*3+p] = tags
 		}
 	}
-	all := make([]guest, cts+vms)
-	s.order = make([]*guest, 0, cts+vms)
+	all := make([]state.Guest, cts+vms)
+	c := s.cluster
+	c.Order = make([]*state.Guest, 0, cts+vms)
 	for i := range all {
 		g := &all[i]
-		n := s.nodes[i%len(s.nodes)]
+		n := c.Nodes[i%len(c.Nodes)]
 		vmid := 100 + i
 		typ := "lxc"
 		name := ""
@@ -224,40 +258,37 @@ func addLargeGuests(s *Sim, now time.Time) error {
 		if name == "" {
 			name = largeRoles[role] + "-" + fmt.Sprintf("%05d", vmid)
 		}
-		seed := mix64(uint64(vmid)*0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019)
-		*g = guest{
-			vmid:      vmid,
-			id:        strconv.Itoa(vmid),
-			typ:       typ,
-			node:      n,
-			name:      name,
-			tags:      tagsets[role*3+pool],
-			pool:      pools[pool],
-			cores:     1 << (seed % 3),
-			memMiB:    512 << ((seed >> 8) % 4),
-			swapMiB:   512,
-			diskBytes: int64(8<<((seed>>16)%3)) * gib,
-			seed:      seed,
-			created:   created,
+		seed := state.GuestSeed(vmid)
+		*g = state.Guest{
+			VMID:      vmid,
+			ID:        strconv.Itoa(vmid),
+			Type:      typ,
+			Node:      n,
+			Name:      name,
+			Tags:      tagsets[role*3+pool],
+			Pool:      pools[pool],
+			Cores:     1 << (seed % 3),
+			MemMiB:    512 << ((seed >> 8) % 4),
+			SwapMiB:   512,
+			DiskBytes: int64(8<<((seed>>16)%3)) * state.GiB,
+			Seed:      seed,
+			Created:   created,
 		}
 		switch {
 		case typ == "lxc" && i%1000 == 999:
-			g.template = true
-		case unit(seed, 99) < 0.7:
-			g.cur = guestState{running: true, starts: 1,
-				startedAt: now.Add(-time.Duration(600+seed%(90*86400)) * time.Second)}
+			g.Template = true
+		case state.Unit(seed, 99) < 0.7:
+			g.Cur = state.GuestState{Running: true, Starts: 1,
+				StartedAt: now.Add(-time.Duration(600+seed%(90*86400)) * time.Second)}
 		}
 		if typ == "lxc" && i%997 == 996 {
-			g.lock = "backup"
+			g.Lock = "backup"
 		}
-		g.base = g.cur
-		s.guests[vmid] = g
-		s.order = append(s.order, g)
-		if g.pool != "" {
-			s.perms.vmPool[vmid] = g.pool
-		}
+		g.Base = g.Cur
+		c.Guests[vmid] = g
+		c.Order = append(c.Order, g)
 	}
-	sortGuestsByID(s.order)
+	c.SortOrder()
 	return nil
 }
 

@@ -42,7 +42,7 @@ func Start(addr string, sim *Sim) (*Server, error) {
 	if sim == nil {
 		return nil, errors.New("pvesim: Start needs a Sim")
 	}
-	certPEM, cert, err := selfSignedCert(sim.nodes[0].name)
+	certPEM, cert, err := selfSignedCert(sim.localNode().Name)
 	if err != nil {
 		return nil, err
 	}

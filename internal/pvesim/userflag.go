@@ -3,6 +3,8 @@ package pvesim
 import (
 	"fmt"
 	"strings"
+
+	"github.com/lxc-manager/lxc-manager/internal/pvesim/access"
 )
 
 // userFlagOption parses one option of a user flag: value is what follows
@@ -15,7 +17,7 @@ var userFlagOptions = map[string]userFlagOption{
 		if !has || v == "" {
 			return fmt.Errorf("want totp=BASE32SECRET")
 		}
-		if _, err := decodeTOTPSecret(v); err != nil {
+		if _, err := access.DecodeTOTPSecret(v); err != nil {
 			return err
 		}
 		u.TOTPSecret = v
@@ -26,7 +28,7 @@ var userFlagOptions = map[string]userFlagOption{
 			return fmt.Errorf("want recovery=KEY[,KEY]")
 		}
 		keys := strings.Split(v, ",")
-		if err := checkRecoveryKeys(keys); err != nil {
+		if err := access.CheckRecoveryKeys(keys); err != nil {
 			return err
 		}
 		u.RecoveryKeys = keys
@@ -71,7 +73,7 @@ func ParseUserFlag(v string) (User, error) {
 	if !strings.Contains(id, "@") {
 		return User{}, fmt.Errorf("user %q: want NAME@REALM", id)
 	}
-	if _, _, msg := verifyUsername(id); msg != "" {
+	if _, _, msg := access.VerifyUsername(id); msg != "" {
 		return User{}, fmt.Errorf("user %q: %s", id, strings.TrimSpace(msg))
 	}
 	if password == "" {

@@ -1,14 +1,10 @@
-package pvesim
+package access
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base32"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -34,11 +30,14 @@ import (
 // limit (100, then every second factor is refused for an hour). A
 // successful answer resets them.
 
+// TFAFailureLimit is proxmox-tfa's tfa_failure_limit: after this many
+// failed answers every second factor is refused for an hour.
+const TFAFailureLimit = 100
+
 const (
 	totpStepSecs     = 30
 	totpDigits       = 6
 	totpFailureLimit = 8    // proxmox-tfa totp_failure_limit
-	tfaFailureLimit  = 100  // tfa_failure_limit
 	tfaLockSecs      = 3600 // tfa_failure_lock_time
 	recoveryKeysMax  = 10   // PVE generates exactly 10
 	totpSecretMin    = 16   // base32 characters (80 bits), as the GUI demands
@@ -50,82 +49,24 @@ const (
 
 var recoveryKeyRe = regexp.MustCompile(`^[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}$`)
 
-// hasFactors reports whether u configures any second factor.
-func (u User) hasFactors() bool {
+// HasFactors reports whether u configures any second factor.
+func (u User) HasFactors() bool {
 	return u.TOTPSecret != "" || u.RecoveryKeys != nil || u.WebAuthn || u.Yubico
 }
 
-// checkFactors validates u's second factors.
-func (u User) checkFactors() error {
+// CheckFactors validates u's second factors.
+func (u User) CheckFactors() error {
 	if u.TOTPSecret != "" {
-		if _, err := decodeTOTPSecret(u.TOTPSecret); err != nil {
+		if _, err := DecodeTOTPSecret(u.TOTPSecret); err != nil {
 			return err
 		}
 	}
 	if u.RecoveryKeys != nil {
-		if err := checkRecoveryKeys(u.RecoveryKeys); err != nil {
+		if err := CheckRecoveryKeys(u.RecoveryKeys); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// decodeTOTPSecret decodes a base32 TOTP secret (RFC 4648 alphabet,
-// upper or lower case, '=' padding optional).
-func decodeTOTPSecret(secret string) ([]byte, error) {
-	s := strings.ToUpper(strings.TrimRight(secret, "="))
-	for _, r := range s {
-		if !(r >= 'A' && r <= 'Z' || r >= '2' && r <= '7') {
-			return nil, fmt.Errorf("TOTP secret %q is not base32 (A-Z, 2-7)", secret)
-		}
-	}
-	if len(s) < totpSecretMin {
-		return nil, fmt.Errorf("TOTP secret %q is too short (at least %d base32 characters)", secret, totpSecretMin)
-	}
-	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(s)
-	if n := len(s) % 8; err != nil || n == 1 || n == 3 || n == 6 {
-		return nil, fmt.Errorf("TOTP secret %q is not valid base32", secret)
-	}
-	return key, nil
-}
-
-// checkRecoveryKeys validates recovery keys in PVE's form.
-func checkRecoveryKeys(keys []string) error {
-	if len(keys) == 0 || len(keys) > recoveryKeysMax {
-		return fmt.Errorf("want 1 to %d recovery keys, got %d", recoveryKeysMax, len(keys))
-	}
-	seen := map[string]bool{}
-	for _, k := range keys {
-		if !recoveryKeyRe.MatchString(k) {
-			return fmt.Errorf("recovery key %q is not like xxxx-xxxx-xxxx-xxxx (lower-case hex)", k)
-		}
-		if seen[k] {
-			return fmt.Errorf("recovery key %q given twice", k)
-		}
-		seen[k] = true
-	}
-	return nil
-}
-
-// totpCode is the RFC 6238 (RFC 4226 HOTP) value of key at counter.
-func totpCode(key []byte, counter int64) string {
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], uint64(counter))
-	mac := hmac.New(sha1.New, key)
-	mac.Write(msg[:])
-	sum := mac.Sum(nil)
-	off := sum[len(sum)-1] & 0x0f
-	bin := binary.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
-	return fmt.Sprintf("%0*d", totpDigits, bin%uint32(math.Pow10(totpDigits)))
-}
-
-// totpCounter is the TOTP time step of a unix time.
-func totpCounter(unix int64) int64 {
-	c := unix / totpStepSecs
-	if unix < 0 && unix%totpStepSecs != 0 {
-		c--
-	}
-	return c
 }
 
 // tfaState is one user's entry of priv/tfa.cfg plus its failure counters.
@@ -144,12 +85,12 @@ type tfaState struct {
 
 // newTFAState builds the factors of u (validated); nil when u has none.
 func newTFAState(u User) *tfaState {
-	if !u.hasFactors() {
+	if !u.HasFactors() {
 		return nil
 	}
 	st := &tfaState{lastStep: math.MinInt64, yubico: u.Yubico}
 	if u.TOTPSecret != "" {
-		st.totpKey, _ = decodeTOTPSecret(u.TOTPSecret)
+		st.totpKey, _ = DecodeTOTPSecret(u.TOTPSecret)
 	}
 	if u.RecoveryKeys != nil {
 		st.recovery = append([]string{}, u.RecoveryKeys...)
@@ -236,9 +177,9 @@ func (ch *tfaChallenge) json() string {
 // rejected. It returns the error or "".
 func (st *tfaState) verifyTOTP(value string, unix int64) string {
 	if st.totpKey != nil {
-		cur := totpCounter(unix)
+		cur := TOTPCounter(unix)
 		for step := cur - 1; step <= cur+1; step++ {
-			if subtle.ConstantTimeCompare([]byte(totpCode(st.totpKey, step)), []byte(value)) != 1 {
+			if subtle.ConstantTimeCompare([]byte(TOTPCode(st.totpKey, step)), []byte(value)) != 1 {
 				continue
 			}
 			if step <= st.lastStep {
@@ -273,8 +214,8 @@ func (st *tfaState) useRecovery(value string) string {
 // "recovery:xxxx-...", "webauthn:{...}", "u2f:{...}") for u, like
 // TfaConfig::verify behind authentication_verify2, and returns
 // AccessControl's die message or "" on success. The detail goes to the
-// log only. Called with s.mu held.
-func (s *Sim) verifySecondFactor(u *userEntry, response string) string {
+// log only.
+func (d *Directory) verifySecondFactor(u *account, response string) string {
 	kind, value, ok := strings.Cut(response, ":")
 	switch {
 	case !ok || (kind != "totp" && kind != "recovery" && kind != "webauthn" && kind != "u2f"):
@@ -285,19 +226,19 @@ func (s *Sim) verifySecondFactor(u *userEntry, response string) string {
 	}
 	st := u.tfa
 	if st == nil {
-		s.log.Info("tfa", "msg", fmt.Sprintf("no 2nd factor available for user '%s'", u.id))
+		d.log.Info("tfa", "msg", fmt.Sprintf("no 2nd factor available for user '%s'", u.id))
 		return "failed 2nd factor\n"
 	}
-	now := s.nowUnix()
+	now := d.now().Unix()
 	if st.lockedUntil > now {
-		s.log.Info("tfa", "msg", fmt.Sprintf("refusing 2nd factor for user '%s'", u.id))
+		d.log.Info("tfa", "msg", fmt.Sprintf("refusing 2nd factor for user '%s'", u.id))
 		return "failed 2nd factor\n"
 	}
 	var detail string
 	switch kind {
 	case "totp":
 		if st.totpLocked {
-			s.log.Info("tfa", "msg", fmt.Sprintf("TOTP of user '%s' is locked", u.id))
+			d.log.Info("tfa", "msg", fmt.Sprintf("TOTP of user '%s' is locked", u.id))
 			return "failed 2nd factor\n"
 		}
 		detail = st.verifyTOTP(value, now)
@@ -317,10 +258,10 @@ func (s *Sim) verifySecondFactor(u *userEntry, response string) string {
 		st.tfaFailures = 0
 		return ""
 	}
-	s.log.Info("tfa", "msg", fmt.Sprintf("error in 2nd factor authentication for user '%s': %s", u.id, detail))
+	d.log.Info("tfa", "msg", fmt.Sprintf("error in 2nd factor authentication for user '%s': %s", u.id, detail))
 	st.tfaFailures++
 	totpLimit := kind == "totp" && st.totpFailures >= totpFailureLimit
-	tfaLimit := st.tfaFailures >= tfaFailureLimit
+	tfaLimit := st.tfaFailures >= TFAFailureLimit
 	if totpLimit {
 		st.totpLocked = true
 	}
@@ -341,15 +282,14 @@ func (s *Sim) verifySecondFactor(u *userEntry, response string) string {
 // ("" otherwise). A response given in otp is checked first; it is not
 // enough on its own — the answer is still a challenge, exactly as in
 // pve-access-control, so a TOTP value used here is spent. otp for a user
-// without second factors fails with "no such challenge". Called with
-// s.mu held.
-func (s *Sim) firstStepTFA(u *userEntry, otp string, hasOTP bool) (challenge, errMsg string) {
+// without second factors fails with "no such challenge".
+func (d *Directory) firstStepTFA(u *account, otp string, hasOTP bool) (challenge, errMsg string) {
 	ch := u.tfa.challenge()
 	if hasOTP {
 		if ch == nil {
 			return "", "no such challenge\n"
 		}
-		if msg := s.verifySecondFactor(u, otp); msg != "" {
+		if msg := d.verifySecondFactor(u, otp); msg != "" {
 			return "", msg
 		}
 	}
@@ -359,31 +299,15 @@ func (s *Sim) firstStepTFA(u *userEntry, otp string, hasOTP bool) (challenge, er
 	return ch.json(), ""
 }
 
-// secondStepTFA answers a tfa-challenge: the partial ticket must be valid
-// (signature including the userid, 2 h lifetime) and the response right.
-// Called with s.mu held.
-func (s *Sim) secondStepTFA(u *userEntry, response, partial string) string {
-	data, _, ok := s.keys.verifyTicket(partial, u.id, s.nowUnix())
-	if !ok {
-		return "permission denied - invalid PVE ticket\n"
-	}
-	if !strings.HasPrefix(data, "!tfa!") {
-		return "bad ticket\n"
-	}
-	return s.verifySecondFactor(u, response)
-}
-
 // UnlockTFA lifts a user's TOTP lock and the one-hour TFA lock and resets
 // the failure counters, like "pveum user tfa unlock".
-func (s *Sim) UnlockTFA(userid string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, ok := s.users[userid]
+func (d *Directory) UnlockTFA(userid string) error {
+	u, ok := d.users[userid]
 	if !ok {
-		return fmt.Errorf("pvesim: no such user ('%s')", userid)
+		return fmt.Errorf("no such user ('%s')", userid)
 	}
 	if u.tfa == nil {
-		return fmt.Errorf("pvesim: user '%s' has no second factors", userid)
+		return fmt.Errorf("user '%s' has no second factors", userid)
 	}
 	u.tfa.totpLocked, u.tfa.lockedUntil = false, 0
 	u.tfa.totpFailures, u.tfa.tfaFailures = 0, 0

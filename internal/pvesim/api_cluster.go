@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/lxc-manager/lxc-manager/internal/pvesim/state"
 )
 
 // /cluster/resources and /cluster/status (pve-manager API2/Cluster.pm,
@@ -16,19 +18,6 @@ import (
 // older than 5 minutes: a node that goes offline keeps its last values for
 // 5 minutes, then its guests show only id, vmid, node, type and status
 // "unknown".
-
-// storageDef is one storage.cfg entry, enabled on every node.
-type storageDef struct {
-	id, typ, content string
-	shared           bool
-}
-
-func defaultStorages() []storageDef {
-	return []storageDef{
-		{id: "local", typ: "dir", content: "backup,iso,vztmpl"},
-		{id: "local-lvm", typ: "lvmthin", content: "images,rootdir"},
-	}
-}
 
 func (s *Sim) clusterRoutes(rr *router) {
 	rr.add(&route{
@@ -70,7 +59,7 @@ type resGuestStats struct {
 	Name      string  `json:"name"`
 	Uptime    int64   `json:"uptime"`
 	Template  int     `json:"template"`
-	MaxCPU    int     `json:"maxcpu"`
+	MaxCPU    float64 `json:"maxcpu"`
 	CPU       float64 `json:"cpu"`
 	MaxMem    int64   `json:"maxmem"`
 	Mem       int64   `json:"mem"`
@@ -84,29 +73,29 @@ type resGuestStats struct {
 }
 
 // guestRRD is what pmxcfs holds on g at now (nil if nothing fresh).
-func (s *Sim) guestRRD(g *guest, now time.Time) *resGuestStats {
-	bt, fresh := g.node.broadcast(now)
-	if !fresh || bt.Before(g.created) {
+func (s *Sim) guestRRD(g *state.Guest, now time.Time) *resGuestStats {
+	bt, fresh := g.Node.Broadcast(now)
+	if !fresh || bt.Before(g.Created) {
 		return nil
 	}
-	st := g.stateAt(bt)
-	m := g.statsAt(st, bt)
+	st := g.StateAt(bt)
+	m := g.StatsAt(st, bt)
 	r := &resGuestStats{
-		Name: g.displayName(), MaxCPU: g.cpus(), MaxMem: int64(g.memMiB) << 20, MaxDisk: m.maxdisk,
-		Disk: m.disk,
+		Name: g.DisplayName(), MaxCPU: g.CPUs(), MaxMem: int64(g.MemMiB) << 20, MaxDisk: m.MaxDisk,
+		Disk: m.Disk,
 	}
-	if g.template {
+	if g.Template {
 		r.Template = 1
 	}
-	if st.running {
-		r.Uptime, r.CPU, r.Mem = m.uptime, m.cpu, m.mem
-		r.NetIn, r.NetOut, r.DiskRead, r.DiskWrite = m.netin, m.netout, m.diskread, m.diskwrite
+	if st.Running {
+		r.Uptime, r.CPU, r.Mem = m.Uptime, m.CPU, m.Mem
+		r.NetIn, r.NetOut, r.DiskRead, r.DiskWrite = m.NetIn, m.NetOut, m.DiskRead, m.DiskWrite
 	}
 	if s.versionAtLeast(9, 0, 0) {
 		// pve-vm-9.0 rows carry memhost; containers leave it undefined (0).
 		var mh int64
-		if g.typ == "qemu" && st.running {
-			mh = m.mem + m.mem/16
+		if g.Type == "qemu" && st.Running {
+			mh = m.Mem + m.Mem/16
 		}
 		r.MemHost = &mh
 	}
@@ -114,18 +103,18 @@ func (s *Sim) guestRRD(g *guest, now time.Time) *resGuestStats {
 }
 
 // statusOf is the guest's status as pmxcfs reports it.
-func (g *guest) statusOf(r *resGuestStats, st guestState) string {
+func statusOf(r *resGuestStats, st state.GuestState) string {
 	if r == nil {
 		return "unknown"
 	}
-	if st.running {
+	if st.Running {
 		return "running"
 	}
 	return "stopped"
 }
 
 // clusterResources is GET /cluster/resources.
-func (s *Sim) clusterResources(c *call) (any, *apiError) {
+func (s *Sim) clusterResources(c *call) (any, error) {
 	typ, _ := c.params.str("type")
 	now := s.now()
 	out := []any{}
@@ -136,13 +125,13 @@ func (s *Sim) clusterResources(c *call) (any, *apiError) {
 		mem    int64
 		maxmem int64
 		cpu    float64
-		maxcpu int
+		maxcpu float64
 		any    bool
 	}
 	pools := map[string]*poolAgg{}
 	if typ == "" {
-		for _, p := range sortedKeys(s.perms.pools) {
-			if !s.perms.can(c.user, "/pool/"+p, "Pool.Audit") {
+		for _, p := range sortedKeys(s.cluster.Pools) {
+			if !s.acl.Can(c.user, "/pool/"+p, "Pool.Audit") {
 				continue
 			}
 			e := map[string]any{"id": "/pool/" + p, "pool": p, "type": "pool"}
@@ -152,11 +141,11 @@ func (s *Sim) clusterResources(c *call) (any, *apiError) {
 	}
 
 	if typ == "" || typ == "vm" {
-		audit := s.perms.vmAuditor(c.user, "VM.Audit")
+		audit := s.acl.NewVMAuditor(c.user, "VM.Audit")
 		poolAudit := map[string]bool{}
-		for _, g := range s.order {
+		for _, g := range s.cluster.Order {
 			rrd := s.guestRRD(g, now)
-			if pa := pools[g.pool]; pa != nil && rrd != nil && rrd.Uptime > 0 {
+			if pa := pools[g.Pool]; pa != nil && rrd != nil && rrd.Uptime > 0 {
 				// only running members count, whether or not the user may
 				// see them
 				if !pa.any || rrd.Uptime > pa.uptime {
@@ -166,28 +155,28 @@ func (s *Sim) clusterResources(c *call) (any, *apiError) {
 				pa.mem += rrd.Mem
 				pa.maxmem += rrd.MaxMem
 				if pa.maxcpu+rrd.MaxCPU > 0 {
-					pa.cpu = (pa.cpu*float64(pa.maxcpu) + rrd.CPU*float64(rrd.MaxCPU)) / float64(pa.maxcpu+rrd.MaxCPU)
+					pa.cpu = (pa.cpu*pa.maxcpu + rrd.CPU*rrd.MaxCPU) / (pa.maxcpu + rrd.MaxCPU)
 				}
 				pa.maxcpu += rrd.MaxCPU
 			}
-			if !audit.can(g.vmid) {
+			if !audit.Can(g.VMID) {
 				continue
 			}
-			var st guestState
+			var st state.GuestState
 			if rrd != nil {
-				bt, _ := g.node.broadcast(now)
-				st = g.stateAt(bt)
+				bt, _ := g.Node.Broadcast(now)
+				st = g.StateAt(bt)
 			}
-			e := &resGuest{ID: g.typ + "/" + g.id, Type: g.typ, VMID: g.vmid, Node: g.node.name,
-				Status: g.statusOf(rrd, st), resGuestStats: rrd, Tags: g.tags, Lock: g.lock}
-			if g.pool != "" {
-				ok, seen := poolAudit[g.pool]
+			e := &resGuest{ID: g.Type + "/" + g.ID, Type: g.Type, VMID: g.VMID, Node: g.Node.Name,
+				Status: statusOf(rrd, st), resGuestStats: rrd, Tags: g.Tags, Lock: g.Lock}
+			if g.Pool != "" {
+				ok, seen := poolAudit[g.Pool]
 				if !seen {
-					ok = s.perms.can(c.user, "/pool/"+g.pool, "Pool.Audit")
-					poolAudit[g.pool] = ok
+					ok = s.acl.Can(c.user, "/pool/"+g.Pool, "Pool.Audit")
+					poolAudit[g.Pool] = ok
 				}
 				if ok {
-					e.Pool = g.pool
+					e.Pool = g.Pool
 				}
 			}
 			out = append(out, e)
@@ -203,41 +192,41 @@ func (s *Sim) clusterResources(c *call) (any, *apiError) {
 		}
 	}
 
-	nodes := s.sortedNodes()
+	nodes := s.cluster.SortedNodes()
 	if typ == "" || typ == "node" {
 		for _, n := range nodes {
-			e := s.nodeEntry(n, s.perms.can(c.user, "/nodes/"+n.name, "Sys.Audit"), now)
+			e := s.nodeEntry(n, s.acl.Can(c.user, "/nodes/"+n.Name, "Sys.Audit"), now)
 			e["cgroup-mode"] = 2
 			out = append(out, e)
 		}
 	}
 
 	if typ == "" || typ == "storage" {
-		var lvmUsed map[*node]int64
-		for _, sd := range s.storages {
-			if !s.perms.can(c.user, "/storage/"+sd.id, "Datastore.Audit") {
+		var lvmUsed map[*state.Node]int64
+		for _, sd := range s.cluster.Storages {
+			if !s.acl.Can(c.user, "/storage/"+sd.ID, "Datastore.Audit") {
 				continue
 			}
-			if sd.typ == "lvmthin" && lvmUsed == nil {
-				lvmUsed = map[*node]int64{}
-				for _, g := range s.order {
-					lvmUsed[g.node] += g.diskBytes / 3
+			if sd.Type == "lvmthin" && lvmUsed == nil {
+				lvmUsed = map[*state.Node]int64{}
+				for _, g := range s.cluster.Order {
+					lvmUsed[g.Node] += g.DiskBytes / 3
 				}
 			}
 			for _, n := range nodes {
 				e := map[string]any{
-					"id": "storage/" + n.name + "/" + sd.id, "storage": sd.id, "node": n.name,
-					"type": "storage", "plugintype": sd.typ, "status": "unknown",
-					"shared": boolInt(sd.shared), "content": sd.content,
+					"id": "storage/" + n.Name + "/" + sd.ID, "storage": sd.ID, "node": n.Name,
+					"type": "storage", "plugintype": sd.Type, "status": "unknown",
+					"shared": boolInt(sd.Shared), "content": sd.Content,
 				}
-				if _, fresh := n.broadcast(now); fresh {
+				if _, fresh := n.Broadcast(now); fresh {
 					e["status"] = "available"
-					if sd.typ == "lvmthin" {
-						e["maxdisk"] = int64(n.index%3+3) * 512 * gib
+					if sd.Type == "lvmthin" {
+						e["maxdisk"] = int64(n.Index%3+3) * 512 * gib
 						e["disk"] = lvmUsed[n] + 12*gib
 					} else {
-						e["maxdisk"] = n.maxdisk
-						e["disk"] = n.disk
+						e["maxdisk"] = n.MaxDisk
+						e["disk"] = n.Disk
 					}
 				}
 				out = append(out, e)
@@ -251,15 +240,15 @@ func (s *Sim) clusterResources(c *call) (any, *apiError) {
 	network := s.versionAtLeast(9, 1, 0)
 	sdn := !network && s.versionAtLeast(8, 0, 0)
 	if (sdn && (typ == "" || typ == "sdn")) || (network && typ == "") {
-		if s.perms.can(c.user, "/sdn/zones/localnetwork", "SDN.Audit") {
+		if s.acl.Can(c.user, "/sdn/zones/localnetwork", "SDN.Audit") {
 			for _, n := range nodes {
 				if network {
-					out = append(out, map[string]any{"id": "network/" + n.name + "/zone/localnetwork",
+					out = append(out, map[string]any{"id": "network/" + n.Name + "/zone/localnetwork",
 						"type": "network", "network-type": "zone", "network": "localnetwork",
-						"node": n.name, "status": "ok"})
+						"node": n.Name, "status": "ok"})
 				} else {
-					out = append(out, map[string]any{"id": "sdn/" + n.name + "/localnetwork",
-						"sdn": "localnetwork", "node": n.name, "type": "sdn", "status": "ok"})
+					out = append(out, map[string]any{"id": "sdn/" + n.Name + "/localnetwork",
+						"sdn": "localnetwork", "node": n.Name, "type": "sdn", "status": "ok"})
 				}
 			}
 		}
@@ -275,50 +264,51 @@ func boolInt(b bool) int {
 }
 
 // clusterStatus is GET /cluster/status.
-func (s *Sim) clusterStatus(c *call) (any, *apiError) {
+func (s *Sim) clusterStatus(c *call) (any, error) {
 	now := s.now()
-	local := s.nodes[0]
+	local := s.localNode()
 	if s.clusterName == "" {
 		// standalone node: a fake entry for the local node only
 		return []map[string]any{{
-			"type": "node", "id": "node/" + local.name, "name": local.name, "ip": local.ip,
-			"local": 1, "nodeid": 0, "online": 1, "level": local.level,
+			"type": "node", "id": "node/" + local.Name, "name": local.Name, "ip": local.IP,
+			"local": 1, "nodeid": 0, "online": 1, "level": local.Level,
 		}}, nil
 	}
+	nodes := s.cluster.Nodes
 	out := []map[string]any{{
-		"type": "cluster", "id": "cluster", "nodes": len(s.nodes), "version": len(s.nodes) + 2,
-		"name": s.clusterName, "quorate": boolInt(s.quorate()),
+		"type": "cluster", "id": "cluster", "nodes": len(nodes), "version": len(nodes) + 2,
+		"name": s.clusterName, "quorate": boolInt(s.cluster.Quorate()),
 	}}
-	for _, n := range s.sortedNodes() {
+	for _, n := range s.cluster.SortedNodes() {
 		level := ""
-		if _, fresh := n.broadcast(now); fresh {
-			level = n.level
+		if _, fresh := n.Broadcast(now); fresh {
+			level = n.Level
 		}
 		out = append(out, map[string]any{
-			"type": "node", "id": "node/" + n.name, "name": n.name, "nodeid": n.index + 1,
-			"local": boolInt(n == local), "online": boolInt(n.online), "ip": n.ip, "level": level,
+			"type": "node", "id": "node/" + n.Name, "name": n.Name, "nodeid": n.Index + 1,
+			"local": boolInt(n == local), "online": boolInt(n.Online), "ip": n.IP, "level": level,
 		})
 	}
 	return out, nil
 }
 
 // nodeStatus is GET /nodes/{node}/status, read live on the node.
-func (s *Sim) nodeStatus(c *call) (any, *apiError) {
+func (s *Sim) nodeStatus(c *call) (any, error) {
 	n := c.node
 	now := s.now()
-	up := int64(now.Sub(n.boot) / time.Second)
+	up := int64(now.Sub(n.Boot) / time.Second)
 	kernel, kbuild := "6.17.2-1-pve", "#1 SMP PREEMPT_DYNAMIC PMX 6.17.2-1 (2025-10-21T11:55Z)"
 	if !s.versionAtLeast(9, 0, 0) {
 		kernel, kbuild = "6.8.12-9-pve", "#1 SMP PREEMPT_DYNAMIC PMX 6.8.12-9 (2025-03-16T19:18Z)"
 	}
-	mem := n.memAt(now)
-	cpu := n.cpuAt(now)
+	mem := n.MemAt(now)
+	cpu := n.CPUAt(now)
 	load := func(k uint64) string {
-		return strconv.FormatFloat(float64(n.maxcpu)*cpu*(0.8+0.4*unit(n.seed, k+uint64(now.Unix()/60))), 'f', 2, 64)
+		return strconv.FormatFloat(float64(n.MaxCPU)*cpu*(0.8+0.4*state.Unit(n.Seed, k+uint64(now.Unix()/60))), 'f', 2, 64)
 	}
 	swapTotal := 8 * gib
-	swapUsed := int64(float64(swapTotal) * 0.01 * unit(n.seed, 77))
-	rootFree := n.maxdisk - n.disk
+	swapUsed := int64(float64(swapTotal) * 0.01 * state.Unit(n.Seed, 77))
+	rootFree := n.MaxDisk - n.Disk
 	return map[string]any{
 		"uptime":   up,
 		"idle":     0,
@@ -330,20 +320,20 @@ func (s *Sim) nodeStatus(c *call) (any, *apiError) {
 		"boot-info": map[string]any{"mode": "efi", "secureboot": 0},
 		"cpuinfo": map[string]any{
 			"user_hz": 100, "model": "AMD EPYC 7313P 16-Core Processor", "sockets": 1,
-			"cpus": n.maxcpu, "cores": n.maxcpu / 2, "mhz": "3000.000", "hvm": "1",
+			"cpus": n.MaxCPU, "cores": n.MaxCPU / 2, "mhz": "3000.000", "hvm": "1",
 			"flags": "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall nx mmxext fxsr_opt pdpe1gb rdtscp lm constant_tsc rep_good nopl nonstop_tsc cpuid extd_apicid aperfmperf rapl pni pclmulqdq monitor ssse3 fma cx16 pcid sse4_1 sse4_2 x2apic movbe popcnt aes xsave avx f16c rdrand lahf_lm cmp_legacy svm extapic cr8_legacy abm sse4a misalignsse 3dnowprefetch osvw ibs skinit wdt tce topoext perfctr_core perfctr_nb bpext perfctr_llc mwaitx cpb cat_l3 cdp_l3 hw_pstate ssbd mba ibrs ibpb stibp vmmcall fsgsbase bmi1 avx2 smep bmi2 invpcid cqm rdt_a rdseed adx smap clflushopt clwb sha_ni xsaveopt xsavec xgetbv1 xsaves cqm_llc cqm_occup_llc cqm_mbm_total cqm_mbm_local user_shstk clzero irperf xsaveerptr rdpru wbnoinvd amd_ppin brs arat npt lbrv svm_lock nrip_save tsc_scale vmcb_clean flushbyasid decodeassists pausefilter pfthreshold avic v_vmsave_vmload vgif v_spec_ctrl umip pku ospke vaes vpclmulqdq rdpid overflow_recov succor smca debug_swap",
 		},
 		"cpu":  cpu,
-		"wait": round4(cpu * 0.05),
+		"wait": state.Round4(cpu * 0.05),
 		"memory": map[string]any{
-			"total": n.maxmem, "used": mem, "free": n.maxmem - mem - n.maxmem/10,
-			"available": n.maxmem - mem,
+			"total": n.MaxMem, "used": mem, "free": n.MaxMem - mem - n.MaxMem/10,
+			"available": n.MaxMem - mem,
 		},
 		"ksm":        map[string]any{"shared": 0},
 		"swap":       map[string]any{"total": swapTotal, "used": swapUsed, "free": swapTotal - swapUsed},
 		"pveversion": "pve-manager/" + s.version + "/" + s.repoid,
 		"rootfs": map[string]any{
-			"total": n.maxdisk, "used": n.disk, "avail": rootFree - n.maxdisk/20, "free": rootFree,
+			"total": n.MaxDisk, "used": n.Disk, "avail": rootFree - n.MaxDisk/20, "free": rootFree,
 		},
 	}, nil
 }

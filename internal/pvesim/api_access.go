@@ -2,8 +2,10 @@ package pvesim
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
+
+	"github.com/lxc-manager/lxc-manager/internal/pvesim/access"
+	"github.com/lxc-manager/lxc-manager/internal/pvesim/perl"
 )
 
 // The /access endpoints (pve-access-control API2/AccessControl.pm and
@@ -13,7 +15,7 @@ func (s *Sim) accessRoutes(rr *router) {
 	rr.add(&route{
 		name: "get_ticket", method: http.MethodGet, path: "/access/ticket",
 		allowToken: true,
-		fn:         func(*call) (any, *apiError) { return nil, nil },
+		fn:         func(*call) (any, error) { return nil, nil },
 	})
 	rr.add(&route{
 		name: "create_ticket", method: http.MethodPost, path: "/access/ticket",
@@ -51,14 +53,14 @@ func (s *Sim) accessRoutes(rr *router) {
 // the caller (or, with Sys.Audit on /access, of anybody) per path, each
 // with its propagate flag. Without path it covers the top-level paths,
 // every ACL path and every pool member's /vms/<id>.
-func (s *Sim) permissions(c *call) (any, *apiError) {
+func (s *Sim) permissions(c *call) (any, error) {
 	userid, ok := c.params.str("userid")
 	if !ok {
 		userid = c.user
 	}
 	owner, _, isToken := strings.Cut(userid, "!")
 	if userid != c.user && !(isToken && owner == c.user) {
-		if err := s.perms.check(c.user, "/access", "Sys.Audit"); err != nil {
+		if err := s.acl.Check(c.user, "/access", "Sys.Audit"); err != nil {
 			return nil, err
 		}
 	}
@@ -66,7 +68,7 @@ func (s *Sim) permissions(c *call) (any, *apiError) {
 		if isToken {
 			return map[string]int{} // no API tokens exist
 		}
-		return s.perms.privileges(userid, path)
+		return s.acl.Privileges(userid, path)
 	}
 	res := map[string]map[string]int{}
 	if path, ok := c.params.str("path"); perlTrue(path, ok) {
@@ -75,11 +77,13 @@ func (s *Sim) permissions(c *call) (any, *apiError) {
 	}
 	paths := map[string]bool{"/": true, "/access": true, "/access/groups": true, "/nodes": true,
 		"/pool": true, "/sdn": true, "/storage": true, "/vms": true}
-	for p := range s.perms.acl {
+	for _, p := range s.acl.Paths() {
 		paths[p] = true
 	}
-	for vmid := range s.perms.vmPool {
-		paths["/vms/"+strconv.Itoa(vmid)] = true
+	for _, g := range s.cluster.Order {
+		if g.Pool != "" {
+			paths["/vms/"+g.ID] = true
+		}
 	}
 	for p := range paths {
 		if privs := privsOf(p); len(privs) > 0 {
@@ -92,7 +96,7 @@ func (s *Sim) permissions(c *call) (any, *apiError) {
 // loginError is a failed login: logged with the real reason, answered as
 // 401 "authentication failure" (the pipeline holds it until
 // AuthFailureDelay after the request started).
-func (s *Sim) loginError(c *call, userid, reason string) *apiError {
+func (s *Sim) loginError(c *call, userid, reason string) error {
 	s.log.Info("authentication failure", "rhost", clientIP(c.r), "user", userid,
 		"msg", strings.TrimSpace(reason))
 	return &apiError{status: http.StatusUnauthorized, msg: "authentication failure\n"}
@@ -105,7 +109,7 @@ func (s *Sim) loginError(c *call, userid, reason string) *apiError {
 // bound to the userid; step 2 sends it back as tfa-challenge with the
 // response in password), or with path+privs a check-only verification.
 // Called with s.mu held.
-func (s *Sim) createTicket(c *call) (any, *apiError) {
+func (s *Sim) createTicket(c *call) (any, error) {
 	p := c.params
 	userid, _ := p.str("username")
 	if rlm, ok := p.str("realm"); perlTrue(rlm, ok) {
@@ -119,9 +123,9 @@ func (s *Sim) createTicket(c *call) (any, *apiError) {
 
 	now := s.nowUnix()
 	res := map[string]any{}
-	fail := func(reason string) (any, *apiError) { return nil, s.loginError(c, userid, reason) }
+	fail := func(reason string) (any, error) { return nil, s.loginError(c, userid, reason) }
 
-	if msg := s.checkUserEnabled(userid); msg != "" {
+	if msg := s.dir.CheckUserEnabled(userid); msg != "" {
 		return fail(msg)
 	}
 
@@ -129,18 +133,18 @@ func (s *Sim) createTicket(c *call) (any, *apiError) {
 		// verify_auth: check-only mode, no ticket is issued. A password
 		// suffices even for a user with second factors (authenticate_user
 		// in scalar context drops the challenge); otp is checked if given.
-		norm := normalizePath(path)
+		norm := access.NormalizePath(path)
 		if norm == "" {
 			return fail("invalid path - " + path + "\n")
 		}
 		data, _, ok := s.keys.verifyTicket(password, "", now)
 		if !(ok && data == userid) {
-			if _, msg := s.authenticateUser(userid, password, otp, hasOTP, ""); msg != "" {
+			if _, msg := s.dir.Authenticate(userid, password, otp, hasOTP, "", s.checkPartial); msg != "" {
 				return fail(msg)
 			}
 		}
-		list := splitList(privs)
-		if len(list) == 0 || s.perms.check(userid, norm, list...) != nil {
+		list := perl.SplitList(privs)
+		if len(list) == 0 || s.acl.Check(userid, norm, list...) != nil {
 			return fail("no permission (" + path + ", " + privs + ")\n")
 		}
 		res["username"] = userid
@@ -160,7 +164,7 @@ func (s *Sim) createTicket(c *call) (any, *apiError) {
 		challenge := ""
 		if !renewed {
 			var msg string
-			challenge, msg = s.authenticateUser(userid, password, otp, hasOTP, tfaChallenge)
+			challenge, msg = s.dir.Authenticate(userid, password, otp, hasOTP, tfaChallenge, s.checkPartial)
 			if msg != "" {
 				return fail(msg)
 			}
@@ -176,28 +180,43 @@ func (s *Sim) createTicket(c *call) (any, *apiError) {
 	}
 
 	if _, partial := res["NeedTFA"]; !partial {
-		res["cap"] = s.perms.computeCap(userid)
+		res["cap"] = s.acl.ComputeCap(userid)
 	}
-	if s.clusterName != "" && s.perms.can(userid, "/", "Sys.Audit") {
+	if s.clusterName != "" && s.acl.Can(userid, "/", "Sys.Audit") {
 		res["clustername"] = s.clusterName
 	}
 	s.log.Info("successful auth for user '"+userid+"'", "rhost", clientIP(c.r))
 	return res, nil
 }
 
+// checkPartial verifies a partial TFA ticket sent as tfa-challenge:
+// signed with the userid as additional data, within its lifetime, and a
+// TFA challenge (secondStepTFA). It returns the die message or "".
+func (s *Sim) checkPartial(userid, partial string) string {
+	data, _, ok := s.keys.verifyTicket(partial, userid, s.nowUnix())
+	if !ok {
+		return "permission denied - invalid PVE ticket\n"
+	}
+	if !strings.HasPrefix(data, "!tfa!") {
+		return "bad ticket\n"
+	}
+	return ""
+}
+
 // listDomains is GET /access/domains: every realm, for the login box.
-func (s *Sim) listDomains(c *call) (any, *apiError) {
-	out := make([]map[string]any, 0, len(s.realms))
-	for _, r := range s.realms {
-		e := map[string]any{"realm": r.name, "type": r.typ}
-		if r.comment != "" {
-			e["comment"] = r.comment
+func (s *Sim) listDomains(c *call) (any, error) {
+	realms := s.dir.Realms()
+	out := make([]map[string]any, 0, len(realms))
+	for _, r := range realms {
+		e := map[string]any{"realm": r.Name, "type": r.Type}
+		if r.Comment != "" {
+			e["comment"] = r.Comment
 		}
-		if r.def {
+		if r.Default {
 			e["default"] = 1
 		}
-		if r.tfa != "" {
-			e["tfa"] = r.tfa
+		if r.TFA != "" {
+			e["tfa"] = r.TFA
 		}
 		out = append(out, e)
 	}
