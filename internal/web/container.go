@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lxc-manager/lxc-manager/internal/live"
 	"github.com/lxc-manager/lxc-manager/internal/lxc"
 	"github.com/lxc-manager/lxc-manager/internal/markdown"
 	"github.com/lxc-manager/lxc-manager/internal/session"
@@ -186,16 +187,18 @@ func (s *Server) loadContainer(ctx context.Context, sess session.Session, t targ
 	id := s.identity(sess)
 	v := containerView{Target: t}
 	var (
-		serr, cerr, perr, terr, xerr error
-		pending                      []lxc.PendingChange
-		perms                        lxc.Permissions
-		tasks                        []lxc.TaskEntry
-		wg                           sync.WaitGroup
+		serr, cerr, terr, xerr error
+		pending                []lxc.PendingChange
+		snap                   live.Snapshot
+		tasks                  []lxc.TaskEntry
+		wg                     sync.WaitGroup
 	)
 	wg.Go(func() { v.CT, serr = s.cfg.PVE.ContainerStatus(ctx, id, t.Node, t.VMID) })
 	wg.Go(func() { v.Config, cerr = s.cfg.PVE.ContainerConfig(ctx, id, t.Node, t.VMID, false) })
 	wg.Go(func() { pending, xerr = s.cfg.PVE.ContainerPending(ctx, id, t.Node, t.VMID) })
-	wg.Go(func() { perms, perr = s.cfg.PVE.Permissions(ctx, id, lxc.VMPath(t.VMID)) })
+	// Pool, tags and the viewer's privileges come from the cluster
+	// overview: the live snapshot while any of the user's pages is open.
+	wg.Go(func() { snap = s.overview(ctx, sess) })
 	wg.Go(func() {
 		tasks, _, terr = s.cfg.PVE.NodeTasks(ctx, id, t.Node, lxc.TaskFilter{VMID: t.VMID, Limit: recentTasks})
 	})
@@ -203,13 +206,18 @@ func (s *Server) loadContainer(ctx context.Context, sess session.Session, t targ
 	if serr != nil {
 		return v, s.classifyMissing(ctx, sess, t, serr)
 	}
-	for _, err := range []error{cerr, perr} {
-		if err != nil {
-			return v, err
-		}
+	if cerr != nil {
+		return v, cerr
 	}
 	v.CT.Node = t.Node
-	s.mergeOverview(sess, &v.CT)
+	perms := snap.Perms
+	if snap.Err == nil {
+		mergeOverview(snap, &v.CT)
+	} else if p, err := s.cfg.PVE.Permissions(ctx, id, lxc.VMPath(t.VMID)); err == nil {
+		perms = p // PVE resolves the pool itself for one path
+	} else {
+		return v, err
+	}
 	v.Can = canOn(perms, t.VMID, v.CT.Pool)
 	if v.Can.Power {
 		v.Actions = offeredActions(v.CT)
@@ -254,13 +262,9 @@ func (s *Server) classifyMissing(ctx context.Context, sess session.Session, t ta
 	return &lxc.Error{Code: lxc.ENotFound, Message: msgCTNotFound(t), Err: err}
 }
 
-// mergeOverview adds what only the cluster overview knows (pool, tags as
-// PVE lists them) from the viewer's live snapshot, when there is one.
-func (s *Server) mergeOverview(sess session.Session, ct *lxc.Container) {
-	snap, ok := s.live.Latest(sess.Username, 10*s.liveInterval())
-	if !ok {
-		return
-	}
+// mergeOverview adds what only the cluster overview knows (the pool, tags
+// as PVE lists them) from the viewer's snapshot.
+func mergeOverview(snap live.Snapshot, ct *lxc.Container) {
 	for _, c := range snap.Containers {
 		if c.VMID == ct.VMID {
 			ct.Pool = c.Pool

@@ -462,7 +462,14 @@ type sseClient struct {
 
 func openEvents(t *testing.T, st *apptest.Stack, c *http.Client, query string) *sseClient {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, st.URL+"/events"+query, nil)
+	return openEventsAt(t, st, c, "/events"+query)
+}
+
+// openEventsAt opens the event stream at path (a list's or a container
+// page's).
+func openEventsAt(t *testing.T, st *apptest.Stack, c *http.Client, path string) *sseClient {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, st.URL+path, nil)
 	req.Header.Set("Accept", "text/event-stream")
 	resp, err := (&http.Client{Jar: c.Jar}).Do(req)
 	if err != nil {

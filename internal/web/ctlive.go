@@ -74,6 +74,14 @@ func (s *Server) containerEvents(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer func() { leave() }() // leave may be replaced by a new subscription
+	// The page also keeps the user's overview poll going (one per user, as
+	// the list's pages do), so its pool, tags and buttons stay current and
+	// the next page load needs no poll of its own.
+	overview, leaveOverview, err := s.live.Subscribe(s.identity(sess))
+	if err != nil {
+		return err
+	}
+	defer func() { leaveOverview() }()
 	st := s.streams.open(sess)
 	defer s.streams.leave(st)
 	view := viewKey{user: sess.Username, view: key}
@@ -103,6 +111,11 @@ func (s *Server) containerEvents(w http.ResponseWriter, r *http.Request) error {
 			if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil {
 				return nil
 			}
+		case _, ok := <-overview:
+			if !ok {
+				return last("bye", "reconnect")
+			}
+			continue // only kept warm; the page's own feed carries the state
 		case <-st.closed:
 			return last("closed", "too many open pages")
 		case <-st.sess.ended:
