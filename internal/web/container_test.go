@@ -239,7 +239,7 @@ func TestSomeoneElsesChangeIsAConflict(t *testing.T) {
 	}
 	mustContain(t, "conflict page", r.body,
 		"This container was changed by someone else; review the current values.",
-		`name="memory" type="number" value="768"`, // the person's value, kept
+		`name="memory" type="number" value="768"`,  // the person's value, kept
 		`Now in Proxmox VE: <strong>2048</strong>`, // and the other one
 	)
 	if cfg, _ := st.Sim.Config(108); cfg.Values["memory"] != "2048" {
