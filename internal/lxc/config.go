@@ -263,6 +263,9 @@ type TaskFilter struct {
 	VMID  int // 0: all guests
 	Limit int // 0: PVE's default (50)
 	Start int
+	// Source is "archive" (finished tasks, PVE's default), "active" or
+	// "all".
+	Source string
 }
 
 // RRDPoint is one sample of a container's statistics (GET .../rrddata).

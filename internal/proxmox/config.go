@@ -192,6 +192,9 @@ func (c *Client) NodeTasks(ctx context.Context, id lxc.Identity, node string, f 
 	if f.Start > 0 {
 		q.Set("start", strconv.Itoa(f.Start))
 	}
+	if f.Source != "" {
+		q.Set("source", f.Source)
+	}
 	var raw []struct {
 		UPID      string `json:"upid"`
 		Node      string `json:"node"`

@@ -76,6 +76,27 @@ func TestClientCallsMatchSchema(t *testing.T) {
 	_, err = c.TaskLog(ctx, id, stopped.Node, upid, 0, 50)
 	must("TaskLog", err)
 
+	// The container page's calls.
+	_, _, err = c.NodeTasks(ctx, id, stopped.Node, lxc.TaskFilter{VMID: stopped.VMID, Limit: 15})
+	must("NodeTasks", err)
+	cfg, err := c.ContainerConfig(ctx, id, stopped.Node, stopped.VMID, false)
+	must("ContainerConfig", err)
+	_, err = c.ContainerConfig(ctx, id, stopped.Node, stopped.VMID, true)
+	must("ContainerConfig current", err)
+	_, err = c.ContainerPending(ctx, id, stopped.Node, stopped.VMID)
+	must("ContainerPending", err)
+	err = c.UpdateConfig(ctx, id, stopped.Node, stopped.VMID, lxc.ConfigChange{
+		Set: map[string]string{"memory": "1024", "tags": "a;b"}, Delete: []string{"cpulimit"}, Digest: cfg.Digest})
+	must("UpdateConfig", err)
+	_, err = c.ResizeDisk(ctx, id, stopped.Node, stopped.VMID, "rootfs", "+1G", "")
+	must("ResizeDisk", err)
+	_, err = c.Interfaces(ctx, id, running.Node, running.VMID)
+	must("Interfaces", err)
+	for _, tf := range lxc.Timeframes() {
+		_, err = c.RRDData(ctx, id, running.Node, running.VMID, tf, "MAX")
+		must("RRDData "+tf, err)
+	}
+
 	calls := sim.Recorded()
 	if len(calls) < 14 {
 		t.Fatalf("only %d calls recorded", len(calls))

@@ -200,7 +200,7 @@ func (s *Server) loadContainer(ctx context.Context, sess session.Session, t targ
 	// overview: the live snapshot while any of the user's pages is open.
 	wg.Go(func() { snap = s.overview(ctx, sess) })
 	wg.Go(func() {
-		tasks, _, terr = s.cfg.PVE.NodeTasks(ctx, id, t.Node, lxc.TaskFilter{VMID: t.VMID, Limit: recentTasks})
+		tasks, _, terr = s.cfg.PVE.NodeTasks(ctx, id, t.Node, lxc.TaskFilter{VMID: t.VMID, Limit: recentTasks, Source: "all"})
 	})
 	wg.Wait()
 	if serr != nil {

@@ -367,3 +367,29 @@ func TestContainerPageLiveUpdates(t *testing.T) {
 	}
 	t.Error("the page never showed the container running")
 }
+
+// TestRecentTasksListRunningAndFinished: the page lists the container's
+// tasks, a running one included, each linking to its log.
+func TestRecentTasksListRunningAndFinished(t *testing.T) {
+	clock := pvesim.NewManualClock(time.Now())
+	st := demoStack(t, clock)
+	c := signInAs(t, st, "root@pam")
+	status, body := actJSON(t, st, c, "pve1", 108, "start", nil)
+	if status != http.StatusAccepted {
+		t.Fatalf("start: %d %v", status, body)
+	}
+	upid := body["upid"].(string)
+	page := get(t, st, c, "/containers/pve1/108")
+	running := regexp.MustCompile(`(?s)<tr data-upid="` + regexp.QuoteMeta(upid) + `"><td><a href="/tasks/pve1/` + regexp.QuoteMeta(upid) + `">vzstart</a></td><td>root@pam</td>.*?<span class="badge badge-running">running</span>`)
+	if !running.MatchString(page.body) {
+		t.Errorf("running start not listed:\n%s", page.body[strings.Index(page.body, `id="recent-tasks"`):])
+	}
+	clock.Advance(5 * time.Second)
+	page = get(t, st, c, "/containers/pve1/108")
+	if !strings.Contains(page.body, `<span class="badge badge-online">OK</span>`) {
+		t.Error("finished start not listed as OK")
+	}
+	if other := get(t, st, c, "/containers/pve1/103"); strings.Contains(other.body, upid) {
+		t.Error("another container lists the task")
+	}
+}
