@@ -134,11 +134,11 @@ func TestPagesFitAPhone(t *testing.T) {
 			if px := eval[float64](t, b, overflow); px > 0 {
 				t.Errorf("%s (%s): the page scrolls %v px sideways", path, scheme, px)
 			}
+			b.screenshot(t, "phone-"+scheme+strings.ReplaceAll(path, "/", "-"))
 		}
 		bg := eval[string](t, b, `getComputedStyle(document.body).backgroundColor`)
 		if dark != (bg == "rgb(18, 22, 30)") {
 			t.Errorf("%s mode background %s", scheme, bg)
 		}
-		b.screenshot(t, "phone-container-"+scheme)
 	}
 }

@@ -60,7 +60,7 @@
       })),
       axes: [
         { stroke: axisColor, grid: { stroke: gridColor } },
-        { stroke: axisColor, grid: { stroke: gridColor }, size: 70, values: function (u, vals) { return vals.map(spec.fmt); } }
+        { stroke: axisColor, grid: { stroke: gridColor }, size: 84, values: function (u, vals) { return vals.map(spec.fmt); } }
       ],
       scales: { y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } } }
     };
