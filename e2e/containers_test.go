@@ -124,6 +124,13 @@ func TestOfflineNodeShowsBanner(t *testing.T) {
 	if n := eval[float64](t, b, `document.querySelectorAll('#containers tbody tr[data-status="running"]').length`); n == 0 {
 		t.Error("the other nodes' containers are gone")
 	}
+	// Later updates keep the unchanged banner in place (a screen reader
+	// would announce a banner inserted again), however the rest changes.
+	eval[bool](t, b, `(document.querySelector('[data-offline-node="pve3"]').__same = true, window.__seen = Number(document.getElementById('live').dataset.updates), true)`)
+	waitFor(t, b, `Number(document.getElementById('live').dataset.updates) >= window.__seen + 2`)
+	if !eval[bool](t, b, `document.querySelector('[data-offline-node="pve3"]').__same === true`) {
+		t.Error("an unchanged banner was inserted again by a live update")
+	}
 	b.screenshot(t, "node-offline")
 }
 

@@ -136,6 +136,34 @@
     }
   }
 
+  // morph puts html into root, keeping every top-level child that did not
+  // change in place: an unchanged banner (role="alert") is then not
+  // inserted again, so screen readers do not announce it on every update,
+  // and focus inside an unchanged part stays where it is.
+  function morph(root, html) {
+    var tpl = document.createElement("template");
+    tpl.innerHTML = html;
+    var next = Array.prototype.slice.call(tpl.content.childNodes);
+    var cur = Array.prototype.slice.call(root.childNodes);
+    var i = 0;
+    for (; i < next.length; i++) {
+      var n = next[i];
+      var o = cur[i];
+      if (o && o.nodeType === n.nodeType &&
+          (o.nodeType === 1 ? o.outerHTML === n.outerHTML : o.textContent === n.textContent)) {
+        continue;
+      }
+      if (o) {
+        root.replaceChild(n, o);
+      } else {
+        root.appendChild(n);
+      }
+    }
+    for (; i < cur.length; i++) {
+      root.removeChild(cur[i]);
+    }
+  }
+
   function initLive() {
     // The container list's live part, or a container page's.
     var live = document.getElementById("live") || document.getElementById("ct-live");
@@ -150,7 +178,7 @@
       source.addEventListener("update", function (ev) {
         delay = 2000;
         var key = focusKey(live);
-        live.innerHTML = ev.data;
+        morph(live, ev.data);
         refocus(live, key);
         live.dataset.updates = String(Number(live.dataset.updates || "0") + 1);
       });
