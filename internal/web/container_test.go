@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -391,5 +392,49 @@ func TestRecentTasksListRunningAndFinished(t *testing.T) {
 	}
 	if other := get(t, st, c, "/containers/pve1/103"); strings.Contains(other.body, upid) {
 		t.Error("another container lists the task")
+	}
+}
+
+// TestTaskLogFollowsARunningTask: the task page shows the log while the
+// task runs, and /log?start=N gives the lines after N until it has ended.
+func TestTaskLogFollowsARunningTask(t *testing.T) {
+	clock := pvesim.NewManualClock(time.Now())
+	st := demoStack(t, clock)
+	c := signInAs(t, st, "root@pam")
+	status, body := actJSON(t, st, c, "pve1", 108, "start", nil)
+	if status != http.StatusAccepted {
+		t.Fatalf("start: %d", status)
+	}
+	taskURL := body["taskUrl"].(string)
+	page := get(t, st, c, taskURL)
+	mustContain(t, "running task page", page.body, `data-running="true"`, `<noscript><meta http-equiv="refresh" content="2"></noscript>`)
+	logAt := func(start int) map[string]any {
+		req, _ := http.NewRequest(http.MethodGet, st.URL+taskURL+"/log?start="+strconv.Itoa(start), nil)
+		req.Header.Set("Accept", "application/json")
+		r := do(t, c, req)
+		var chunk map[string]any
+		if r.status != http.StatusOK || json.Unmarshal([]byte(r.body), &chunk) != nil {
+			t.Fatalf("log: %d %s", r.status, r.body)
+		}
+		return chunk
+	}
+	first := logAt(0)
+	if first["running"] != true {
+		t.Fatalf("first chunk: %v", first)
+	}
+	next := int(first["next"].(float64))
+	clock.Advance(5 * time.Second)
+	rest := logAt(next)
+	lines := rest["lines"].([]any)
+	if rest["running"] != false || len(lines) == 0 || lines[len(lines)-1] != "TASK OK" {
+		t.Errorf("after the task: %v", rest)
+	}
+	if int(rest["next"].(float64)) != next+len(lines) {
+		t.Errorf("next %v after %d lines from %d", rest["next"], len(lines), next)
+	}
+	req, _ := http.NewRequest(http.MethodGet, st.URL+taskURL+"/log?start=-1", nil)
+	req.Header.Set("Accept", "application/json")
+	if r := do(t, c, req); r.status != http.StatusBadRequest {
+		t.Errorf("start=-1: %d", r.status)
 	}
 }

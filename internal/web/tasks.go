@@ -41,6 +41,11 @@ const (
 	taskLogMax   = 500
 )
 
+// pveEmptyLog is the line PVE's task log call answers while a task has
+// logged nothing yet (its UI cannot take an empty list); a follower must not
+// count it as the log's first line.
+const pveEmptyLog = "no content"
+
 // taskLogChunk is the JSON answer of GET /tasks/{node}/{upid}/log: the
 // lines from Start on, where to continue, and whether the task still runs.
 type taskLogChunk struct {
@@ -68,8 +73,8 @@ func (s *Server) taskLog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.jsonFailure(w, r, err)
 	}
-	if lines == nil {
-		lines = []string{}
+	if lines == nil || (t.Running && start == 0 && len(lines) == 1 && lines[0] == pveEmptyLog) {
+		lines = []string{} // nothing logged yet: keep reading from 0
 	}
 	next := start + len(lines)
 	writeJSON(w, http.StatusOK, taskLogChunk{Lines: lines, Next: next, Running: t.Running || len(lines) == taskLogMax})
