@@ -152,7 +152,15 @@ func (con *Console) awaitOK(ctx context.Context) error {
 			return err
 		}
 		if len(got) == 2 {
-			con.pending = r
+			// The reader is bound to ctx, which ends with the dial: keep
+			// the rest of this message as bytes.
+			rest, err := io.ReadAll(r)
+			if err != nil {
+				return err
+			}
+			if len(rest) > 0 {
+				con.pending = bytes.NewReader(rest)
+			}
 		}
 	}
 	if !bytes.Equal(got, []byte("OK")) {
