@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,8 +15,11 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/lxc-manager/lxc-manager/internal/app"
 	"github.com/lxc-manager/lxc-manager/internal/app/apptest"
+	"github.com/lxc-manager/lxc-manager/internal/config"
 	"github.com/lxc-manager/lxc-manager/internal/pvesim"
+	"github.com/lxc-manager/lxc-manager/internal/web"
 )
 
 // consoleNote is the JSON the console socket sends as text.
@@ -366,5 +371,56 @@ func TestConsoleEndsWithTheSession(t *testing.T) {
 				t.Errorf("the socket stays open: %v", err)
 			}
 		})
+	}
+}
+
+// consoleInstance starts another dashboard on st's Redis and secret with
+// cfg changed by change, and returns its web server too (to shut it down).
+func consoleInstance(t *testing.T, st *apptest.Stack, change func(*config.Config)) (*apptest.Stack, *web.Server) {
+	t.Helper()
+	cfg := st.Config
+	change(&cfg)
+	d, err := app.NewDashboard(context.Background(), cfg, app.Deps{Logger: slog.New(slog.NewTextHandler(st.Logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(d.Server)
+	t.Cleanup(func() {
+		srv.Close()
+		d.Server.Close()
+		_ = d.Close()
+	})
+	other := *st
+	other.Server, other.URL = srv, srv.URL
+	return &other, d.Server
+}
+
+// TestConsoleIdleTimeout: a console nobody types in closes, saying why.
+func TestConsoleIdleTimeout(t *testing.T) {
+	st := consoleStack(t, apptest.Options{})
+	inst, _ := consoleInstance(t, st, func(c *config.Config) { c.ConsoleIdleTimeout = 700 * time.Millisecond })
+	c, _ := signIn(t, inst)
+	tc := openConsole(t, inst, c, "pve1", 101)
+	tc.until("# ")
+	start := time.Now()
+	n := tc.note(5 * time.Second)
+	if n.State != "idle" || !strings.HasSuffix(n.Message, " without input.") || !n.Reconnect {
+		t.Errorf("note %+v", n)
+	}
+	if took := time.Since(start); took < 500*time.Millisecond {
+		t.Errorf("closed after %s, before the idle time", took)
+	}
+}
+
+// TestConsoleShutdown: a graceful shutdown tells the terminal.
+func TestConsoleShutdown(t *testing.T) {
+	st := consoleStack(t, apptest.Options{})
+	inst, srv := consoleInstance(t, st, func(*config.Config) {})
+	c, _ := signIn(t, inst)
+	tc := openConsole(t, inst, c, "pve1", 101)
+	tc.until("# ")
+	go srv.Close()
+	if n := tc.note(5 * time.Second); n.State != "shutdown" || !n.Reconnect {
+		t.Errorf("note %+v", n)
 	}
 }
