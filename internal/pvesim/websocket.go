@@ -101,10 +101,9 @@ func relayWebsocket(nc net.Conn, br *bufio.Reader, conn *console.Conn) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		buf := make([]byte, wsMaxPayload)
 		for {
-			n, err := conn.Read(buf)
-			if n > 0 && send(0x2, buf[:n]) != nil {
+			p, err := conn.Next(wsMaxPayload) // no buffer held while idle
+			if len(p) > 0 && send(0x2, p) != nil {
 				break
 			}
 			if err != nil {

@@ -108,6 +108,23 @@ func (p *pipe) readBy(b []byte, deadline <-chan time.Time) (int, error) {
 	}
 }
 
+// next waits for data and returns up to max bytes of it in a new slice.
+func (p *pipe) next(max int) ([]byte, error) {
+	for {
+		p.mu.Lock()
+		n := min(len(p.buf), max)
+		p.mu.Unlock()
+		if n > 0 {
+			b := make([]byte, n)
+			k, err := p.readBy(b, nil)
+			return b[:k], err
+		}
+		if _, err := p.readBy(nil, nil); err != nil {
+			return nil, err
+		}
+	}
+}
+
 // Close ends the stream: the reader gets what is left, then io.EOF.
 func (p *pipe) Close() error {
 	p.mu.Lock()

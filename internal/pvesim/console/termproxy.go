@@ -52,6 +52,10 @@ func (c *Conn) Write(p []byte) (int, error) { return c.in.Write(p) }
 // Read reads what termproxy sends; io.EOF once it closed the connection.
 func (c *Conn) Read(p []byte) (int, error) { return c.out.Read(p) }
 
+// Next waits for what termproxy sends and returns up to max bytes of it
+// in a new slice, so that a reader holds no buffer while it waits.
+func (c *Conn) Next(max int) ([]byte, error) { return c.out.next(max) }
+
 // CloseWrite is pveproxy's shutdown of its side (the websocket closed).
 func (c *Conn) CloseWrite() error { return c.in.Close() }
 
