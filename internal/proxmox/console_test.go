@@ -31,7 +31,8 @@ func (s *screen) until(want string) bool {
 			return false
 		}
 		if err != nil {
-			s.t.Fatalf("no %q in %q: %v", want, s.out.String(), err)
+			out := s.out.String()
+			s.t.Fatalf("no %q in ...%q: %v", want[max(0, len(want)-40):], out[max(0, len(out)-300):], err)
 		}
 		b, _ := io.ReadAll(r)
 		s.out.Write(b)

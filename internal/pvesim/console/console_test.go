@@ -51,11 +51,11 @@ func (rd *reader) until(t *testing.T, want string) {
 		case b, ok := <-rd.ch:
 			if !ok {
 				rd.eof = true
-				t.Fatalf("EOF before %q; got %q", want, rd.seen.String())
+				t.Fatalf("EOF before ...%q; got ...%q", short(want), short(rd.seen.String()))
 			}
 			rd.seen.Write(b)
 		case <-timeout:
-			t.Fatalf("no %q in %q", want, rd.seen.String())
+			t.Fatalf("no ...%q in ...%q", short(want), short(rd.seen.String()))
 		}
 	}
 }
@@ -78,6 +78,9 @@ func (rd *reader) end(t *testing.T) string {
 }
 
 func (rd *reader) reset() { rd.seen.Reset() }
+
+// short is the end of a long text, for messages.
+func short(s string) string { return s[max(0, len(s)-200):] }
 
 func TestShellCommands(t *testing.T) {
 	running := true
@@ -293,4 +296,19 @@ func TestEndedClient(t *testing.T) {
 		t.Errorf("%q", got)
 	}
 	c.Detach()
+}
+
+// TestOneSlowClientLosesNothing: with one client, output larger than its
+// socket waits for it (dtach drops only for clients that cannot take a
+// piece while another can).
+func TestOneSlowClientLosesNothing(t *testing.T) {
+	running := true
+	m := NewManager()
+	defer m.Close()
+	c := m.Attach("k", testHost(&running))
+	long := strings.Repeat("x", 100000)
+	c.Input([]byte("echo " + long + "\r"))
+	time.Sleep(100 * time.Millisecond) // the client reads nothing meanwhile
+	out := newReader(c)
+	out.until(t, long+"\r\n"+long+"\r\nroot@web-01:~# ")
 }

@@ -9,8 +9,9 @@
 // does: every attached client sees the same output and may type, the
 // window size is the last one any client set, and the session outlives its
 // clients (a running `yes` goes on with nobody watching). Output is handed
-// out the way dtach's master does it: it waits until at least one client
-// can take it and drops it for clients whose socket is full.
+// out the way dtach's master does it, 4 KiB at a time: it waits until at
+// least one client can take it and drops it for clients whose socket is
+// full.
 //
 // Nothing here imports net/http; the simulator's HTTP layer connects
 // pveproxy's websocket to a Termproxy.
@@ -240,12 +241,27 @@ func (s *Session) setSizeLocked(cols, rows int) {
 // stop ends the session from outside (its program was killed).
 func (s *Session) stop() { s.once.Do(func() { close(s.quit) }) }
 
-// write hands p to the attached clients as dtach's master does: it waits
-// until at least one client's socket has room, writes what fits to every
-// client with room, and drops the rest for the others. With no client
-// attached the output is thrown away. It returns false once the session
-// is to end.
+// dtachBuffer is how much dtach's master reads from the pty at a time.
+const dtachBuffer = 4096
+
+// write hands p to the attached clients as dtach's master does, a pty
+// read (4 KiB) at a time: it waits until at least one client's socket has
+// room for the piece, writes it to every client with room, and drops it
+// for the others (a stalled console loses output; the others go on). With
+// no client attached the output is thrown away. It returns false once the
+// session is to end.
 func (s *Session) write(p []byte) bool {
+	for len(p) > 0 {
+		piece := p[:min(len(p), dtachBuffer)]
+		if !s.writePiece(piece) {
+			return false
+		}
+		p = p[len(piece):]
+	}
+	return true
+}
+
+func (s *Session) writePiece(p []byte) bool {
 	for {
 		s.mu.Lock()
 		if len(s.clients) == 0 {
@@ -254,8 +270,8 @@ func (s *Session) write(p []byte) bool {
 		}
 		wrote := false
 		for _, c := range s.clients {
-			if room := c.out.room(); room > 0 {
-				_, _ = c.out.Write(p[:min(room, len(p))])
+			if c.out.room() >= len(p) {
+				_, _ = c.out.Write(p)
 				wrote = true
 			}
 		}
