@@ -63,6 +63,9 @@ type Config struct {
 	// LiveInterval is how often open pages are refreshed from PVE
 	// (LIVE_INTERVAL, default 3s, 1s to 60s).
 	LiveInterval time.Duration
+	// ConsoleIdleTimeout closes a container console after this long
+	// without input (CONSOLE_IDLE_TIMEOUT, default 30m, 1m to 24h).
+	ConsoleIdleTimeout time.Duration
 }
 
 // Default values of optional settings.
@@ -79,6 +82,8 @@ const (
 	DefaultSessionMaxAge = 12 * time.Hour
 	// DefaultLiveInterval is how often open pages are refreshed.
 	DefaultLiveInterval = 3 * time.Second
+	// DefaultConsoleIdleTimeout closes a console nobody types in.
+	DefaultConsoleIdleTimeout = 30 * time.Minute
 	// SessionTTL is how long a session lives: a PVE ticket's lifetime.
 	SessionTTL = 2 * time.Hour
 	// LoginTimeout bounds the sign-in call to PVE.
@@ -107,6 +112,7 @@ func Load(getenv func(string) string) (Config, error) {
 		ListenAddr:            orDefault(getenv("LISTEN_ADDR"), DefaultListenAddr),
 		CookieSecure:          true,
 		LiveInterval:          DefaultLiveInterval,
+		ConsoleIdleTimeout:    DefaultConsoleIdleTimeout,
 		SessionMaxAge:         DefaultSessionMaxAge,
 		MetricsAddr:           orDefault(getenv("METRICS_ADDR"), DefaultMetricsAddr),
 	}
@@ -127,6 +133,13 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, &Error{"LIVE_INTERVAL", fmt.Sprintf("must be a duration from 1s to 60s, got %q", v)})
 		}
 		c.LiveInterval = d
+	}
+	if v := strings.TrimSpace(getenv("CONSOLE_IDLE_TIMEOUT")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute || d > 24*time.Hour {
+			errs = append(errs, &Error{"CONSOLE_IDLE_TIMEOUT", fmt.Sprintf("must be a duration from 1m to 24h, got %q", v)})
+		}
+		c.ConsoleIdleTimeout = d
 	}
 	if v := getenv("PROXMOX_PORT"); v != "" {
 		p, err := strconv.Atoi(v)

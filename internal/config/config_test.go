@@ -27,8 +27,13 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	if c.ProxmoxPort != 8006 || c.RedisURL != DefaultRedisURL || c.ListenAddr != "127.0.0.1:3001" ||
 		!c.CookieSecure || c.TLSInsecure || c.TLSFingerprint != "" || c.CAFile != "" || c.LiveInterval != 3*time.Second || c.SessionMaxAge != 12*time.Hour ||
-		c.MetricsAddr != "127.0.0.1:9101" {
+		c.MetricsAddr != "127.0.0.1:9101" || c.ConsoleIdleTimeout != 30*time.Minute {
 		t.Errorf("defaults: %+v", c)
+	}
+	m := valid()
+	m["CONSOLE_IDLE_TIMEOUT"] = "2h"
+	if c, err := Load(env(m)); err != nil || c.ConsoleIdleTimeout != 2*time.Hour {
+		t.Errorf("CONSOLE_IDLE_TIMEOUT=2h: %v, %v", c.ConsoleIdleTimeout, err)
 	}
 	if got := c.ProxmoxURL(); got != "https://pve.example.com:8006" {
 		t.Errorf("ProxmoxURL = %q", got)
@@ -91,6 +96,9 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"bad trusted proxy", map[string]string{"TRUSTED_PROXIES": "10.0.0.1, proxy.example"}, "TRUSTED_PROXIES"},
 		{"bad live interval", map[string]string{"LIVE_INTERVAL": "fast"}, "LIVE_INTERVAL"},
 		{"live interval too short", map[string]string{"LIVE_INTERVAL": "100ms"}, "LIVE_INTERVAL"},
+		{"bad console idle timeout", map[string]string{"CONSOLE_IDLE_TIMEOUT": "soon"}, "CONSOLE_IDLE_TIMEOUT"},
+		{"console idle timeout too short", map[string]string{"CONSOLE_IDLE_TIMEOUT": "30s"}, "CONSOLE_IDLE_TIMEOUT"},
+		{"console idle timeout too long", map[string]string{"CONSOLE_IDLE_TIMEOUT": "25h"}, "CONSOLE_IDLE_TIMEOUT"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

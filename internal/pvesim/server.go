@@ -87,6 +87,7 @@ func Start(addr string, sim *Sim) (*Server, error) {
 // Close stops listening and closes all connections; a client then gets
 // "connection refused".
 func (s *Server) Close() error {
+	s.Sim.con.sessions.Close()
 	return s.srv.Close()
 }
 

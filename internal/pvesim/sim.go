@@ -162,6 +162,7 @@ type Sim struct {
 	cluster *state.Cluster
 	tasks   *tasks.Engine
 	ops     *ops.Ops
+	con     *consoleState // termproxy processes and console sessions (api_console.go)
 }
 
 var versionRe = regexp.MustCompile(`^(\d+)\.(\d+)[.-](\d+)$`)

@@ -31,6 +31,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /containers/{node}/{vmid}/rrddata", s.requireSession(s.handle(s.rrddata)))
 	mux.Handle("POST /containers/{node}/{vmid}/config", s.requireSession(s.handle(s.configure)))
 	mux.Handle("POST /containers/{node}/{vmid}/resize", s.requireSession(s.handle(s.resize)))
+	mux.Handle("GET /containers/{node}/{vmid}/console", s.requireSession(s.handle(s.consolePage)))
+	mux.Handle("GET /containers/{node}/{vmid}/console/ws", s.requireSession(http.HandlerFunc(s.consoleSocket)))
 	mux.Handle("GET /tasks/{node}/{upid}", s.requireSession(s.handle(s.task)))
 	mux.Handle("GET /tasks/{node}/{upid}/log", s.requireSession(s.handle(s.taskLog)))
 	mux.Handle("GET /sessions", s.requireSession(s.handle(s.sessions)))

@@ -43,6 +43,7 @@ type PVE interface {
 	ResizeDisk(ctx context.Context, id lxc.Identity, node string, vmid int, disk, size, digest string) (string, error)
 	Interfaces(ctx context.Context, id lxc.Identity, node string, vmid int) ([]lxc.Interface, error)
 	RRDData(ctx context.Context, id lxc.Identity, node string, vmid int, timeframe, cf string) ([]lxc.RRDPoint, error)
+	OpenConsole(ctx context.Context, id lxc.Identity, node string, vmid int) (lxc.Console, error)
 }
 
 // Limiter reserves sign-in attempts against several counters at once
@@ -120,6 +121,9 @@ type Config struct {
 	// LiveStreamsPerUser caps them per user on this instance, all sessions
 	// together (30); opening one more closes the user's oldest.
 	LiveStreamsPerUser int
+	// ConsoleIdleTimeout closes a console after this long without input
+	// from the person (CONSOLE_IDLE_TIMEOUT; 30 min when zero).
+	ConsoleIdleTimeout time.Duration
 }
 
 // Check is one dependency /readyz asks: Redis, PVE.
@@ -136,7 +140,9 @@ type Server struct {
 	live    *live.Hub
 	ctLive  *live.Hub // one feed per user and open container page
 	streams *streamRegistry
-	views   viewCache
+	// consoles are the open container consoles (console_hub.go).
+	consoles *consoleHub
+	views    viewCache
 	// liveRenders counts renders of the live part of the page for streams.
 	liveRenders atomic.Int64
 	realms      realmCache
@@ -180,6 +186,7 @@ func New(cfg Config) (*Server, error) {
 	s.live = live.New(s.fetchOverview, live.Options{Interval: cfg.LiveInterval, Logger: cfg.Logger, Shared: cfg.LiveShared})
 	s.ctLive = live.NewKeyed(s.fetchContainerLive, live.Options{Interval: cfg.LiveInterval, Logger: cfg.Logger, Shared: cfg.LiveShared})
 	s.streams = newStreamRegistry(cfg.LiveStreamsPerSession, cfg.LiveStreamsPerUser, s.liveInterval(), s.streamSessionEnded)
+	s.consoles = newConsoleHub(s)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -190,6 +197,7 @@ func (s *Server) Close() {
 	s.live.Close()
 	s.ctLive.Close()
 	s.streams.close()
+	s.consoles.shutdown()
 }
 
 // ServeHTTP makes Server an http.Handler.
