@@ -161,7 +161,9 @@ func (s *Server) consoleCheck(ctx context.Context, sess session.Session, t targe
 		return ct, stateOf(perr), perr
 	}
 	ct.Node = t.Node
-	s.mergeOverview(sess, &ct)
+	if snap, ok := s.live.Latest(sess.Username, 10*s.liveInterval()); ok {
+		mergeOverview(snap, &ct)
+	}
 	switch {
 	case !perms.CanOnContainer(t.VMID, ct.Pool, privConsole):
 		return ct, consoleForbidden, nil
