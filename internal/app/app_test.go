@@ -175,7 +175,8 @@ func TestDemoCommand(t *testing.T) {
 			// Every scenario user and realm is printed, the ones that
 			// cannot sign in here with the reason.
 			readUntil(t, out, regexp.MustCompile(`erin@pve\s+password erin-pass \(WebAuthn only`))
-			readUntil(t, out, regexp.MustCompile(`^\s+sso\s+.*OpenID.*not supported`))
+			readUntil(t, out, regexp.MustCompile(`dana@sso\s+OpenID: .* dana / dana-pass`))
+			readUntil(t, out, regexp.MustCompile(`^\s+sso\s+.*OpenID.*provider`))
 			c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 			resp, err := c.PostForm(base+"/login", url.Values{"username": {"root"}, "realm": {"pam"}, "password": {"proxmox"}})
 			if err != nil {
@@ -184,6 +185,19 @@ func TestDemoCommand(t *testing.T) {
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
 				t.Fatalf("demo sign-in: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			// OpenID: PVE gives the provider's URL, with the demo's own
+			// callback (PUBLIC_URL defaults to the dashboard's address).
+			resp, err = c.PostForm(base+"/login", url.Values{"realm": {"sso"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			want := "redirect_uri=" + url.QueryEscape(base+"/login/openid")
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `content="0;url=http://localhost:`) ||
+				!strings.Contains(strings.ReplaceAll(string(body), "&amp;", "&"), want) {
+				t.Errorf("demo OpenID start: %d %s", resp.StatusCode, body)
 			}
 			if err := stop(); err != nil {
 				t.Errorf("demo stopped with %v", err)
