@@ -138,12 +138,14 @@ func TestServeExitsWhenRedisIsDown(t *testing.T) {
 }
 
 func TestPvesimCommand(t *testing.T) {
-	out, stop := run(t, []string{"pvesim", "--listen", "127.0.0.1:0", "--auth-failure-delay", "0s", "--user", "dave@pve:dave-secret"}, nil)
+	out, stop := run(t, []string{"pvesim", "--listen", "127.0.0.1:0", "--auth-failure-delay", "0s", "--user", "dave@pve:dave-secret",
+		"--openid-redirect", "https://lxc.example.com/login/openid"}, nil)
 	u := readUntil(t, out, regexp.MustCompile(`listening on (https://\S+)`))[1]
 	fp := readUntil(t, out, regexp.MustCompile(`^fingerprint: ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})$`))[1]
 	if fp == "" {
 		t.Fatal("no fingerprint")
 	}
+	readUntil(t, out, regexp.MustCompile(`^openid provider: http://localhost:\d+ \(redirect URIs: https://lxc.example.com/login/openid\)$`))
 	// The added user can sign in (verification is off here only because
 	// this test checks the command, not TLS; the fingerprint is checked above).
 	c := insecureClient()

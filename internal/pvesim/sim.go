@@ -75,7 +75,8 @@ type Realm = access.Realm
 
 // DefaultRealms returns the realms of every scenario: pam (the default),
 // pve, corp (an LDAP directory, simulated by the simulator's own user
-// table) and sso (OpenID Connect, where password sign-in is refused).
+// table) and sso (OpenID Connect through the simulator's own provider;
+// password sign-in is refused, as in PVE).
 func DefaultRealms() []Realm { return access.DefaultRealms() }
 
 // RoleNames returns the names of the built-in roles, sorted.
