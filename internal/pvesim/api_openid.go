@@ -50,14 +50,15 @@ func (s *Sim) withoutLock(fn func()) {
 }
 
 // lookupOpenID is $lookup_openid_auth without the discovery: the realm
-// must exist and be an OpenID realm. Errors are PVE's dies.
+// must exist and be an OpenID realm. Errors are PVE's dies (without their
+// newline).
 func (s *Sim) lookupOpenID(realm string) (access.OpenIDConfig, error) {
 	r, ok := s.dir.Realm(realm)
 	if !ok {
-		return access.OpenIDConfig{}, fmt.Errorf("authentication domain '%s' does not exist\n", realm)
+		return access.OpenIDConfig{}, fmt.Errorf("authentication domain '%s' does not exist", realm)
 	}
 	if r.Type != "openid" {
-		return access.OpenIDConfig{}, fmt.Errorf("wrong realm type (%s != openid)\n", r.Type)
+		return access.OpenIDConfig{}, fmt.Errorf("wrong realm type (%s != openid)", r.Type)
 	}
 	return *r.OpenID, nil
 }
@@ -103,7 +104,7 @@ func (s *Sim) openidAuthURL(c *call) (any, error) {
 	redirect, _ := c.params.str("redirect-url")
 	cfg, err := s.lookupOpenID(realm)
 	if err != nil {
-		return nil, internalError("%s", err.Error())
+		return nil, internalError("%s\n", err.Error())
 	}
 	md, err := s.discover(c.r.Context(), cfg, redirect)
 	if err != nil {

@@ -166,7 +166,7 @@ func (s *Server) openidCallback(w http.ResponseWriter, r *http.Request) error {
 		}
 		s.cfg.Metrics.SignIn(outcome)
 		s.log.Info("audit: sign-in failed", "request_id", requestID(r.Context()), "realm", realm.Name, "client", clientAddr(r),
-			"method", "openid", "outcome", outcome, "provider_error", truncate(e, 64))
+			"method", "openid", "outcome", outcome, "provider_error", clip(e, 64))
 		p.Error = msg
 		s.render(w, r, http.StatusUnauthorized, "login", p)
 		return nil
@@ -225,8 +225,8 @@ func (s *Server) openidFailed(w http.ResponseWriter, r *http.Request, p loginPag
 	return nil
 }
 
-// truncate cuts s to at most n bytes for a log line.
-func truncate(s string, n int) string {
+// clip cuts s to at most n bytes for a log line.
+func clip(s string, n int) string {
 	if len(s) > n {
 		return s[:n]
 	}
