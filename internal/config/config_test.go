@@ -182,3 +182,46 @@ func TestLoadLogging(t *testing.T) {
 		}
 	}
 }
+
+func TestPublicURL(t *testing.T) {
+	cases := []struct {
+		set, want, err string
+		insecure       bool // COOKIE_SECURE=false
+	}{
+		{set: "", want: ""},
+		{set: "https://lxc.example.com", want: "https://lxc.example.com"},
+		{set: " https://lxc.example.com/ ", want: "https://lxc.example.com"},
+		{set: "https://lxc.example.com:8443", want: "https://lxc.example.com:8443"},
+		{set: "http://127.0.0.1:3001", want: "http://127.0.0.1:3001"},
+		{set: "http://localhost:3001", want: "http://localhost:3001"},
+		{set: "http://[::1]:3001/", want: "http://[::1]:3001"},
+		{set: "http://lxc.lan:3001", want: "http://lxc.lan:3001", insecure: true},
+		{set: "http://lxc.lan:3001", err: "while COOKIE_SECURE is on"},
+		{set: "lxc.example.com", err: "like https://lxc.example.com"},
+		{set: "ftp://lxc.example.com", err: "like https://lxc.example.com"},
+		{set: "https://", err: "like https://lxc.example.com"},
+		{set: "https://lxc.example.com/dashboard", err: "without a path"},
+		{set: "https://lxc.example.com/?x=1", err: "without user, query or fragment"},
+		{set: "https://lxc.example.com/#top", err: "without user, query or fragment"},
+		{set: "https://me:pw@lxc.example.com", err: "without user, query or fragment"},
+		{set: "https://" + strings.Repeat("a", 240) + ".com", err: "at most 242 characters"},
+	}
+	for _, tc := range cases {
+		m := valid()
+		m["PUBLIC_URL"] = tc.set
+		if tc.insecure {
+			m["COOKIE_SECURE"] = "false"
+		}
+		c, err := Load(env(m))
+		if tc.err != "" {
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Var != "PUBLIC_URL" || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("PUBLIC_URL=%q: %v, want an error with %q", tc.set, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || c.PublicURL != tc.want {
+			t.Errorf("PUBLIC_URL=%q gives %q, %v; want %q", tc.set, c.PublicURL, err, tc.want)
+		}
+	}
+}

@@ -165,6 +165,7 @@ func splitPath(p string) []string {
 func (s *Sim) buildRoutes() *router {
 	rr := newRouter()
 	s.accessRoutes(rr)
+	s.openidRoutes(rr)
 	s.nodeRoutes(rr)
 	s.clusterRoutes(rr)
 	s.lxcRoutes(rr)

@@ -20,6 +20,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /login", s.handle(s.loginPage))
 	mux.Handle("POST /login", s.handle(s.login))
 	mux.Handle("POST /login/tfa", s.handle(s.loginTFA))
+	mux.Handle("GET /login/openid", s.handle(s.openidCallback))
 	mux.Handle("POST /logout", s.handle(s.logout))
 
 	// Signed in.

@@ -27,6 +27,8 @@ type PVE interface {
 	Login(ctx context.Context, cred lxc.Credentials) (lxc.Identity, error)
 	Renew(ctx context.Context, id lxc.Identity) (lxc.Identity, error)
 	CompleteTFA(ctx context.Context, ch lxc.TFAChallenge, response string) (lxc.Identity, error)
+	OpenIDAuthURL(ctx context.Context, realm, redirectURL string) (string, error)
+	OpenIDLogin(ctx context.Context, state, code, redirectURL string) (lxc.Identity, error)
 	Realms(ctx context.Context) ([]lxc.Realm, error)
 	Version(ctx context.Context, id lxc.Identity) (lxc.Version, error)
 	Nodes(ctx context.Context, id lxc.Identity) ([]lxc.Node, error)
@@ -124,6 +126,10 @@ type Config struct {
 	// ConsoleIdleTimeout closes a console after this long without input
 	// from the person (CONSOLE_IDLE_TIMEOUT; 30 min when zero).
 	ConsoleIdleTimeout time.Duration
+	// PublicURL is the dashboard's address as browsers reach it
+	// (PUBLIC_URL, no trailing slash). OpenID sign-ins send providers
+	// back to PublicURL + "/login/openid"; without it they cannot start.
+	PublicURL string
 }
 
 // Check is one dependency /readyz asks: Redis, PVE.
