@@ -91,7 +91,7 @@ func TestProvisioningCalls(t *testing.T) {
 	waitTaskOK(t, c, id, "pve2", upid)
 	spec := lxc.CreateSpec{VMID: 300, Template: "local:vztmpl/alpine-3.22-default_20250617_amd64.tar.xz", Hostname: "new",
 		Password: "s3cret-pass", SSHKeys: "", Cores: 2, MemoryMiB: 1024, SwapMiB: 256, RootStorage: "local-lvm", RootSizeGiB: 6,
-		Net: lxc.NetSpec{Bridge: "vmbr1", IPv4: "192.0.2.5/24", Gateway4: "192.0.2.1", IPv6: "auto", VLAN: 20, Firewall: true},
+		Net:        lxc.NetSpec{Bridge: "vmbr1", IPv4: "192.0.2.5/24", Gateway4: "192.0.2.1", IPv6: "auto", VLAN: 20, Firewall: true},
 		Nameserver: "192.0.2.53", Unprivileged: true, Nesting: true, Pool: "dev", Tags: []string{"new", "web"}, Start: true}
 	upid, err = c.CreateContainer(ctx, id, "pve2", spec)
 	if err != nil {
