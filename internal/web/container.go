@@ -33,6 +33,8 @@ const recentTasks = 15
 // containerCan says what the viewer may change on one container.
 type containerCan struct {
 	Power, CPU, Memory, Network, Options, Disk bool
+	// Allocate (convert, delete) and Clone decide the ct-manage buttons.
+	Allocate, Clone bool
 }
 
 // Any reports whether the viewer may change anything at all.
@@ -41,7 +43,8 @@ func (c containerCan) Any() bool { return c.CPU || c.Memory || c.Network || c.Op
 func canOn(p lxc.Permissions, vmid int, pool string) containerCan {
 	has := func(priv string) bool { return p.CanOnContainer(vmid, pool, priv) }
 	return containerCan{Power: has(privPower), CPU: has(privCPU), Memory: has(privMemory),
-		Network: has(privNetwork), Options: has(privOptions), Disk: has(privDisk)}
+		Network: has(privNetwork), Options: has(privOptions), Disk: has(privDisk),
+		Allocate: has(privAllocate), Clone: has(privClone)}
 }
 
 // ipAddr is one address shown on the container page.
