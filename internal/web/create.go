@@ -40,11 +40,11 @@ func (s *Server) createPage(w http.ResponseWriter, r *http.Request) error {
 			return s.renderSettings(w, r, sess, f, pp, http.StatusOK)
 		}
 	}
-	return s.renderStepOne(w, r, sess, f, pp)
+	return s.renderStepOne(w, r, sess, f, pp, http.StatusOK)
 }
 
 // renderStepOne shows the node and template step.
-func (s *Server) renderStepOne(w http.ResponseWriter, r *http.Request, sess session.Session, f createForm, pp provisionPerms) error {
+func (s *Server) renderStepOne(w http.ResponseWriter, r *http.Request, sess session.Session, f createForm, pp provisionPerms, status int) error {
 	ctx, id := r.Context(), s.identity(sess)
 	nodes, err := s.cfg.PVE.Nodes(ctx, id)
 	if err != nil {
@@ -81,7 +81,7 @@ func (s *Server) renderStepOne(w http.ResponseWriter, r *http.Request, sess sess
 		p.TmplField.Options = templateOptions(vols)
 		p.NoTemplates = len(vols) == 0
 	}
-	s.render(w, r, http.StatusOK, "create", p)
+	s.render(w, r, status, "create", p)
 	return nil
 }
 
@@ -93,7 +93,7 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, sess ses
 	}
 	if !c.Templates[f.Get("template")] {
 		f.fail("template", "That template is not on this node: choose another.")
-		return s.renderStepOne(w, r, sess, f, pp)
+		return s.renderStepOne(w, r, sess, f, pp, max(status, http.StatusBadRequest))
 	}
 	p := createPageData{Step: 2, Form: f, Node: f.Get("node"), Template: templateName(f.Get("template")),
 		Sections: c.sections(f), BackURL: f.backQuery(), Error: f.Errors[""]}

@@ -88,7 +88,10 @@ func (s *Server) loadManage(ctx context.Context, sess session.Session, t target)
 	v.Can.Allocate, v.Can.Clone, v.Can.Power = has(privAllocate), has(privClone), has(privPower)
 	for _, k := range volumeKeys(v.Config) {
 		ps := lxc.ParsePropertyString(v.Config.Get(k))
-		vol := ps.Get("volume")
+		vol := ps.Default
+		if vol == "" {
+			vol = ps.Get("volume")
+		}
 		if strings.HasPrefix(k, "unused") {
 			vol = v.Config.Get(k)
 		}
