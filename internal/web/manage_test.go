@@ -96,7 +96,7 @@ func TestDeleteRefusalsInWords(t *testing.T) {
 	}
 	tests := []struct {
 		path, confirm, want string
-		status             int
+		status              int
 	}{
 		{"/containers/pve1/103/delete", "db-main", "CT 103 is protected: turn protection off in its options first.", http.StatusConflict},
 		{"/containers/pve3/106/delete", "ci-runner-1", "CT 106 is running: stop it first.", http.StatusConflict},
