@@ -416,7 +416,8 @@
         body.append("confirm", "1");
       }
       var item = taskItem("Sending…", "task-running");
-      fetch(form.action, {
+      // getAttribute: the buttons named "action" shadow form.action.
+      fetch(form.getAttribute("action"), {
         method: "POST",
         headers: { Accept: "application/json", "Content-Type": "application/x-www-form-urlencoded" },
         body: body.toString(),
