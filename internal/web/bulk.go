@@ -173,7 +173,12 @@ func (s *Server) bulkStatus(w http.ResponseWriter, r *http.Request) error {
 	sess, _ := currentSession(r.Context())
 	job, err := s.bulk.store.Get(r.Context(), r.PathValue("id"))
 	if errors.Is(err, jobs.ErrNotFound) || (err == nil && job.User != sess.Username) {
-		return s.renderError(w, r, http.StatusNotFound, "Not Found", "This bulk action is not known (they are kept for an hour).")
+		const msg = "This bulk action is not known (they are kept for an hour)."
+		if wantsJSON(r) {
+			writeJSON(w, http.StatusNotFound, jsonError{Error: msg})
+			return nil
+		}
+		return s.renderError(w, r, http.StatusNotFound, "Not Found", msg)
 	}
 	if err != nil {
 		return fmt.Errorf("%w: %w", session.ErrUnavailable, err)
