@@ -111,6 +111,9 @@ func TestBulkStopOfFiveShowsEachTaskAndTheSummary(t *testing.T) {
 		t.Errorf("%d vzstop tasks", stops)
 	}
 	b.screenshot(t, "bulk-stop")
+	if v := b.cspViolations(); len(v) > 0 {
+		t.Errorf("CSP violations: %q", v)
+	}
 }
 
 func TestDeleteAsksForTheNameThenDeletes(t *testing.T) {
@@ -171,4 +174,7 @@ func TestProvisioningPagesFitAPhone(t *testing.T) {
 		}
 	}
 	b.screenshot(t, "phone-create")
+	if v := b.cspViolations(); len(v) > 0 {
+		t.Errorf("CSP violations: %q", v)
+	}
 }
