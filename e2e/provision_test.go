@@ -178,3 +178,46 @@ func TestProvisioningPagesFitAPhone(t *testing.T) {
 		t.Errorf("CSP violations: %q", v)
 	}
 }
+
+func TestAliceCreatesInPoolDevAndIsRefusedElsewhere(t *testing.T) {
+	st := demoStack(t)
+	b := newBrowser(t)
+	signIn(t, b, st, "alice", "pve", "alice-pass")
+	b.do(t, chromedp.WaitVisible(chromedp.CSS("#containers")), chromedp.Click(chromedp.CSS("#new-container")),
+		chromedp.WaitVisible(chromedp.CSS("#ct-node")))
+	if n := eval[float64](t, b, `document.querySelectorAll("#downloads").length`); n != 0 {
+		t.Error("alice is offered downloads without Datastore.AllocateTemplate")
+	}
+	b.do(t, chromedp.SetValue(chromedp.CSS("#ct-node"), "pve1"), chromedp.Click(chromedp.CSS("#show-node")),
+		chromedp.WaitVisible(chromedp.CSS("#ct-template")))
+	b.do(t, chromedp.SetValue(chromedp.CSS("#ct-template"), "local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst"),
+		chromedp.Click(chromedp.CSS("#continue")), chromedp.WaitVisible(chromedp.CSS("#create-form")))
+	if pools := eval[string](t, b, `Array.from(document.querySelectorAll("#ct-pool option")).map(o => o.value).join(",")`); pools != "dev" {
+		t.Errorf("pools offered %q", pools)
+	}
+	b.do(t, chromedp.SendKeys(chromedp.CSS("#ct-password"), "alice-ct-pass"), chromedp.SendKeys(chromedp.CSS("#ct-password2"), "alice-ct-pass"))
+	// A form changed to another pool (as an old page might send) is refused
+	// at the field, before PVE.
+	eval[bool](t, b, `const o = document.createElement("option"); o.value = "prod"; o.textContent = "prod";
+		document.getElementById("ct-pool").appendChild(o); document.getElementById("ct-pool").value = "prod"; true`)
+	b.do(t, chromedp.Click(chromedp.CSS("#create")), chromedp.WaitVisible(chromedp.CSS("#ct-pool-error")))
+	if got := b.text(t, "#ct-pool-error"); got != "Choose one of the pools you may create containers in." {
+		t.Errorf("pool error %q", got)
+	}
+	b.do(t, chromedp.SendKeys(chromedp.CSS("#ct-password"), "alice-ct-pass"), chromedp.SendKeys(chromedp.CSS("#ct-password2"), "alice-ct-pass"),
+		chromedp.Click(chromedp.CSS("#create")))
+	waitAcross(t, b, `location.pathname.startsWith("/containers/pve1/1")`)
+	vmid := eval[string](t, b, `location.pathname.split("/")[3]`)
+	var id int
+	fmt.Sscan(vmid, &id)
+	if ct, ok := st.Sim.Container(id); !ok || ct.Pool != "dev" {
+		t.Errorf("CT %s: %+v", vmid, ct)
+	}
+	// Her pool's containers offer clone and delete; outside it she may not
+	// even see the clone page.
+	b.do(t, chromedp.Navigate(st.URL+"/containers/pve1/108"), chromedp.WaitVisible(chromedp.CSS("#ct-clone")))
+	b.do(t, chromedp.Navigate(st.URL+"/containers/pve1/9000/clone"), chromedp.WaitVisible(chromedp.CSS("main")))
+	if body := b.text(t, "main"); !strings.Contains(body, "You don't have permission to see CT 9000.") {
+		t.Errorf("clone page outside her pool: %q", body)
+	}
+}

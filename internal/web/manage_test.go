@@ -119,6 +119,19 @@ func TestDeleteRefusalsInWords(t *testing.T) {
 	if r := get(t, st, a, "/containers/pve1/108/delete"); r.status != http.StatusForbidden {
 		t.Errorf("auditor's delete page: %d", r.status)
 	}
+	list := get(t, st, a, "/")
+	if strings.Contains(list.body, `id="new-container"`) || strings.Contains(list.body, `id="bulk-form"`) || strings.Contains(list.body, `class="bulk-select"`) {
+		t.Error("the auditor is offered New container or bulk actions")
+	}
+	if r := get(t, st, a, "/containers/new"); r.status != http.StatusForbidden || !strings.Contains(r.body, "VM.Allocate") {
+		t.Errorf("auditor's new-container page: %d", r.status)
+	}
+	if r := postForm(t, st, a, "/containers", createValues()); r.status != http.StatusForbidden {
+		t.Errorf("auditor's create: %d", r.status)
+	}
+	if n := st.Sim.Calls(http.MethodPost, "/nodes/{node}/lxc"); n != 0 {
+		t.Errorf("PVE asked to create %d times", n)
+	}
 }
 
 func TestConvertToTemplate(t *testing.T) {
