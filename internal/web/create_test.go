@@ -244,3 +244,19 @@ func TestCreateRefusedByPVEInWords(t *testing.T) {
 		t.Error("CT 113 exists")
 	}
 }
+
+// PVE 8 makes containers privileged unless told: the form always says.
+func TestCreateOnPVE8IsUnprivilegedToo(t *testing.T) {
+	clock := pvesim.NewManualClock(time.Now())
+	st := apptest.Start(t, apptest.Options{MemorySessions: true,
+		Sim: pvesim.Options{Scenario: "demo", Version: "8.4.1", Now: clock.Now}})
+	c := signInAs(t, st, "alice@pve")
+	r := postForm(t, st, c, "/containers", createValues("pool", "dev"))
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("create: %d %v", r.status, fieldErrors(r.body))
+	}
+	followTask(t, st, c, clock, r.header.Get("Location"))
+	if cfg, _ := st.Sim.Config(113); cfg.Values["unprivileged"] != "1" {
+		t.Errorf("unprivileged %q", cfg.Values["unprivileged"])
+	}
+}

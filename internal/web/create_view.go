@@ -119,6 +119,8 @@ func (s *Server) loadSettingsChoices(ctx context.Context, id lxc.Identity, node 
 		wg.Go(func() { c.pools, perr = s.cfg.PVE.Pools(ctx, id) })
 	}
 	wg.Go(func() { c.nextID, _ = s.cfg.PVE.NextID(ctx, id) })
+	var version lxc.Version
+	wg.Go(func() { version, _ = s.cfg.PVE.Version(ctx, id) })
 	wg.Wait()
 	for _, err := range []error{serr, berr, terr, perr} {
 		if err != nil {
@@ -152,6 +154,9 @@ func (s *Server) loadSettingsChoices(ctx context.Context, id lxc.Identity, node 
 	sort.Slice(c.pools, func(i, j int) bool { return c.pools[i].ID < c.pools[j].ID })
 	c.PoolNeeded = !pp.anywhere()
 	c.TagsAllowed, c.Privileged, c.Root = pp.tags(), pp.privileged(), pp.root
+	if major, err := strconv.Atoi(strings.Split(version.Version, ".")[0]); err == nil && major < 9 {
+		c.Privileged = true // Sys.Modify is asked for privileged containers from PVE 9.0 on
+	}
 	return c, nil
 }
 
