@@ -28,6 +28,10 @@ const (
 	// bulkFirstPoll is the first wait before a task's status is read; it
 	// doubles up to Config.BulkPoll.
 	bulkFirstPoll = 100 * time.Millisecond
+	// bulkLiveStatusMax: a job this small shows each new state in the
+	// list at once (each costs every open page of the person a render);
+	// larger ones leave it to the next poll (PVE's 10 s cycle).
+	bulkLiveStatusMax = 20
 )
 
 // bulkRunner runs the bulk actions started on this instance.
@@ -208,7 +212,9 @@ func (b *bulkRunner) runItem(id lxc.Identity, job jobs.Job, i int, it jobs.Item,
 		}
 		if t.Succeeded() {
 			it.State, it.Message = jobs.StateOK, ""
-			b.s.live.SetStatus(job.User, it.VMID, statusAfter(action), 15*time.Second)
+			if len(job.Items) <= bulkLiveStatusMax {
+				b.s.live.SetStatus(job.User, it.VMID, statusAfter(action), 15*time.Second)
+			}
 		} else {
 			it.State, it.Message = jobs.StateFailed, b.taskFailed(id, it, t)
 		}
