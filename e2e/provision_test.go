@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -174,6 +177,21 @@ func TestProvisioningPagesFitAPhone(t *testing.T) {
 		}
 	}
 	b.screenshot(t, "phone-create")
+	// Dark mode: the new pages take the dark palette.
+	b.do(t, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
+		return err
+	}))
+	for _, path := range []string{"/containers/new?step=2&node=pve1&template=local%3Avztmpl%2Fdebian-12-standard_12.12-1_amd64.tar.zst",
+		"/containers/pve1/108/delete"} {
+		b.do(t, chromedp.Navigate(st.URL+path), chromedp.WaitVisible(chromedp.CSS(".card")))
+		bg := eval[string](t, b, `getComputedStyle(document.body).backgroundColor + " " + getComputedStyle(document.querySelector(".card")).backgroundColor`)
+		if bg != "rgb(18, 22, 30) rgb(27, 33, 44)" {
+			t.Errorf("%s in dark mode: page and card %s", path, bg)
+		}
+	}
+	b.screenshot(t, "phone-dark-delete")
 	if v := b.cspViolations(); len(v) > 0 {
 		t.Errorf("CSP violations: %q", v)
 	}
