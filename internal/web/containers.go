@@ -20,6 +20,8 @@ type containersPage struct {
 	Query   listQuery
 	Version lxc.Version
 	Live    liveView
+	// CanCreate shows "New container" (VM.Allocate somewhere, create.go).
+	CanCreate bool
 }
 
 // liveView is the part of the page that live updates replace.
@@ -239,6 +241,7 @@ func (s *Server) containers(w http.ResponseWriter, r *http.Request) error {
 		s.log.Warn("containers: PVE poll failed", "request_id", requestID(r.Context()), "user", sess.Username, "err", snap.Err)
 	}
 	p := containersPage{Query: q, Version: version, Live: buildLiveView(snap, q)}
+	p.CanCreate = provisionPerms{perms: snap.Perms, root: sess.Username == "root@pam"}.canCreate()
 	s.render(w, r, http.StatusOK, "containers", p)
 	return nil
 }

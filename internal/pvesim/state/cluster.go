@@ -23,6 +23,7 @@ func DefaultStorages() []Storage {
 	return []Storage{
 		{ID: "local", Type: "dir", Content: "backup,iso,vztmpl"},
 		{ID: "local-lvm", Type: "lvmthin", Content: "images,rootdir"},
+		{ID: "nfs", Type: "nfs", Content: "backup,images,rootdir,vztmpl", Shared: true},
 	}
 }
 
@@ -35,6 +36,10 @@ type Cluster struct {
 	Storages []Storage
 	// Keys are the container options of the simulated version.
 	Keys map[string]ConfigKey
+	// PoolComments are the pools' comments ("" for none).
+	PoolComments map[string]string
+
+	vols map[string]*Volume // stored volumes (volumes.go), by location and volid
 }
 
 // NewCluster makes a cluster of nodes running pve-manager version, with
