@@ -69,6 +69,14 @@ var undeclaredFields = map[string]map[string]string{
 		"data.swap":            "vmstatus sets swap",
 		"data.pressurecpufull": "vmstatus sets it; vmstatus_return_properties forgets it (9.x)",
 	},
+	"GET /nodes/{node}/lxc/{vmid}/config": {
+		"data.parent": "load_current_config keeps parent, the snapshot the current state descends from",
+	},
+	"GET /nodes/{node}/lxc/{vmid}/snapshot": {
+		"data[].digest":    "Snapshot.pm list: the 'current' entry carries the config digest",
+		"data[].running":   "Snapshot.pm list: the 'current' entry carries running (0/1)",
+		"data[].snapstate": "Snapshot.pm list copies snapstate of a snapshot being taken or deleted",
+	},
 	"GET /nodes/{node}/tasks": {
 		"data[].saved": "read_active_workers keeps the saved flag of active tasks (source=active|all)",
 	},
@@ -250,6 +258,12 @@ var getSamples = map[string][]string{
 	"/nodes/{node}/tasks": {"/nodes/pve3/tasks", "/nodes/pve3/tasks?source=all&limit=5",
 		"/nodes/pve3/tasks?vmid=107&typefilter=vzstart&errors=0&statusfilter=ok,error"},
 	"/nodes/{node}/tasks/{upid}/log": {"/nodes/pve3/tasks/{upid}/log", "/nodes/pve3/tasks/{upid}/log?start=0&limit=0"},
+	"/nodes/{node}/lxc/{vmid}/snapshot": {"/nodes/pve1/lxc/101/snapshot", "/nodes/pve3/lxc/106/snapshot",
+		"/nodes/pve3/lxc/107/snapshot"},
+	"/nodes/{node}/lxc/{vmid}/snapshot/{snapname}":        {"/nodes/pve3/lxc/106/snapshot/baseline"},
+	"/nodes/{node}/lxc/{vmid}/snapshot/{snapname}/config": {"/nodes/pve1/lxc/101/snapshot/fresh-install/config", "/nodes/pve3/lxc/106/snapshot/baseline/config"},
+	"/nodes/{node}/lxc/{vmid}/feature": {"/nodes/pve3/lxc/106/feature?feature=snapshot",
+		"/nodes/pve1/lxc/9000/feature?feature=clone", "/nodes/pve3/lxc/106/feature?feature=copy&snapname=baseline"},
 }
 
 // TestConformanceAnswers drives every GET method as root and as alice and

@@ -174,5 +174,6 @@ func (s *Sim) buildRoutes() *router {
 	s.powerRoutes(rr)
 	s.taskListRoutes(rr)
 	s.taskRoutes(rr)
+	s.snapshotRoutes(rr)
 	return rr
 }

@@ -49,6 +49,12 @@ func stopCT(g *state.Guest, at time.Time) {
 
 // Start is POST .../status/start (vzstart).
 func (o *Ops) Start(c Caller, vmid string, skiplock bool) (string, error) {
+	return o.startAt(c, vmid, skiplock, o.Now())
+}
+
+// startAt starts the vzstart task at now (a task that starts a container
+// when it ends passes its own end).
+func (o *Ops) startAt(c Caller, vmid string, skiplock bool, now time.Time) (string, error) {
 	if o.running(c, vmid) {
 		return "", state.Dief("CT %s already running\n", vmid)
 	}
@@ -56,8 +62,8 @@ func (o *Ops) Start(c Caller, vmid string, skiplock bool) (string, error) {
 		return "", state.Dief("cluster not ready - no quorum?\n")
 	}
 	e := o.Tasks
-	t := e.Start(c.Node, "vzstart", vmid, c.User, o.Now())
-	e.WithConfigLock(t, o.Now(), func(at time.Time) {
+	t := e.Start(c.Node, "vzstart", vmid, c.User, now)
+	e.WithConfigLock(t, now, func(at time.Time) {
 		g := o.Cluster.LocalCT(t.Node, vmid)
 		switch {
 		case g == nil:
