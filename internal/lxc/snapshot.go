@@ -26,18 +26,15 @@ type Snapshot struct {
 // two names PVE reserves.
 const MaxSnapshotName = 40
 
-var snapshotNameRe = regexp.MustCompile(`^[a-z][a-z0-9_-]+$`)
+var snapshotNameRe = regexp.MustCompile(`^(?i)[a-z][a-z0-9_-]+$`)
 
 // SnapshotNameRule says in words what CheckSnapshotName accepts.
-const SnapshotNameRule = "2 to 40 characters: lower-case letters, digits, - and _, starting with a letter; not “current” or “vzdump”."
+const SnapshotNameRule = "2 to 40 characters: letters, digits, - and _, starting with a letter; not “current” or “vzdump”."
 
 // CheckSnapshotName checks a snapshot name as PVE does before a snapshot
 // is taken: the pve-configid format, its length and the reserved names
-// "current" and "vzdump". The error (EInvalid) says what is wrong.
-//
-// PVE matches the format case-insensitively but folds nothing; names are
-// taken here in lower case only, which every name PVE lists satisfies
-// once lower-cased, so that two names never differ by case alone.
+// "current" and "vzdump" (^[a-z][a-z0-9_-]+$, case-insensitive like
+// PVE's). The error (EInvalid) says what is wrong.
 func CheckSnapshotName(name string) error {
 	switch {
 	case name == "":
@@ -47,7 +44,7 @@ func CheckSnapshotName(name string) error {
 	case name == "current" || name == "vzdump":
 		return Errorf(EInvalid, fmt.Sprintf("“%s” is reserved by Proxmox VE; choose another name.", name))
 	case !snapshotNameRe.MatchString(name):
-		return Errorf(EInvalid, "Use lower-case letters, digits, - and _ only, starting with a letter, at least 2 characters.")
+		return Errorf(EInvalid, "Use letters, digits, - and _ only, starting with a letter, at least 2 characters.")
 	}
 	return nil
 }

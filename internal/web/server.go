@@ -43,6 +43,14 @@ type PVE interface {
 	ResizeDisk(ctx context.Context, id lxc.Identity, node string, vmid int, disk, size, digest string) (string, error)
 	Interfaces(ctx context.Context, id lxc.Identity, node string, vmid int) ([]lxc.Interface, error)
 	RRDData(ctx context.Context, id lxc.Identity, node string, vmid int, timeframe, cf string) ([]lxc.RRDPoint, error)
+	// Snapshots (snapshots.go, snapshot_actions.go).
+	Snapshots(ctx context.Context, id lxc.Identity, node string, vmid int) ([]lxc.Snapshot, error)
+	CanSnapshot(ctx context.Context, id lxc.Identity, node string, vmid int) (bool, error)
+	SnapshotConfig(ctx context.Context, id lxc.Identity, node string, vmid int, name string) (lxc.Config, error)
+	TakeSnapshot(ctx context.Context, id lxc.Identity, node string, vmid int, name, description string) (string, error)
+	DeleteSnapshot(ctx context.Context, id lxc.Identity, node string, vmid int, name string) (string, error)
+	RollbackSnapshot(ctx context.Context, id lxc.Identity, node string, vmid int, name string, start bool) (string, error)
+	SetSnapshotDescription(ctx context.Context, id lxc.Identity, node string, vmid int, name, description string) error
 }
 
 // Limiter reserves sign-in attempts against several counters at once
