@@ -30,7 +30,8 @@ func demoSnapshots() []demoSnapshot {
 	}
 }
 
-// addDemoSnapshots takes the demo snapshots.
+// addDemoSnapshots takes the demo snapshots, then puts the demo backups
+// in place (scenario_backups.go).
 func addDemoSnapshots(s *Sim, now time.Time) error {
 	for _, ds := range demoSnapshots() {
 		g := s.cluster.Guests[ds.vmid]
@@ -41,5 +42,5 @@ func addDemoSnapshots(s *Sim, now time.Time) error {
 			return fmt.Errorf("pvesim: demo snapshot %s of %d: %w", ds.name, ds.vmid, err)
 		}
 	}
-	return nil
+	return addDemoBackups(s, now)
 }

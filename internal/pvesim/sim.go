@@ -219,6 +219,7 @@ func New(opts Options) (*Sim, error) {
 			return msg
 		},
 	})
+	s.formats = s.formats.With(backupFormats())
 	s.routes = s.buildRoutes()
 	return s, nil
 }

@@ -23,6 +23,7 @@ func DefaultStorages() []Storage {
 	return []Storage{
 		{ID: "local", Type: "dir", Content: "backup,iso,vztmpl"},
 		{ID: "local-lvm", Type: "lvmthin", Content: "images,rootdir"},
+		{ID: "nfs", Type: "nfs", Content: "backup,images,rootdir,vztmpl", Shared: true},
 	}
 }
 
