@@ -88,11 +88,17 @@ func TestSnapshotCalls(t *testing.T) {
 		t.Errorf("reserved name: %v", err)
 	}
 
+	checkCallsAgainstSchema(t, srv.Sim.Recorded())
+}
+
+// checkCallsAgainstSchema checks every recorded call's method, path and
+// parameters against the official schema (9.1 and 8.4).
+func checkCallsAgainstSchema(t *testing.T, calls []pvesim.RecordedCall) {
+	t.Helper()
 	dir := pveschema.Locate(t)
 	if dir == "" {
 		testutil.Missing(t, "../shared/pve-schema (the official PVE API schema) not found next to the module root")
 	}
-	calls := srv.Sim.Recorded()
 	for _, file := range []string{"pve-9.1.json", "pve-8.4.json"} {
 		schema, err := pveschema.Load(filepath.Join(dir, file))
 		if err != nil {
