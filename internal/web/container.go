@@ -78,8 +78,9 @@ type containerView struct {
 	Flash    string
 	// Problem is a curated note about a part that could not be loaded.
 	Problem string
-	// Snapshots is the snapshots section (snapshots.go).
+	// Snapshots and Backups are their sections (snapshots.go, backups.go).
 	Snapshots snapshotsView
+	Backups   backupsView
 }
 
 // Title is the page's heading: "CT 101 web-01".
@@ -205,6 +206,7 @@ func (s *Server) loadContainer(ctx context.Context, sess session.Session, t targ
 		tasks, _, terr = s.cfg.PVE.NodeTasks(ctx, id, t.Node, lxc.TaskFilter{VMID: t.VMID, Limit: recentTasks, Source: "all"})
 	})
 	wg.Go(func() { v.Snapshots = s.loadSnapshots(ctx, id, t) })
+	wg.Go(func() { v.Backups = s.loadBackups(ctx, id, t) })
 	wg.Wait()
 	if serr != nil {
 		return v, s.classifyMissing(ctx, sess, t, serr)
@@ -223,6 +225,7 @@ func (s *Server) loadContainer(ctx context.Context, sess session.Session, t targ
 	}
 	v.Can = canOn(perms, t.VMID, v.CT.Pool)
 	v.Snapshots.finish(perms, v.CT)
+	v.Backups.finish(perms, v.CT)
 	if v.Can.Power {
 		v.Actions = offeredActions(v.CT)
 	}

@@ -51,6 +51,14 @@ type PVE interface {
 	DeleteSnapshot(ctx context.Context, id lxc.Identity, node string, vmid int, name string) (string, error)
 	RollbackSnapshot(ctx context.Context, id lxc.Identity, node string, vmid int, name string, start bool) (string, error)
 	SetSnapshotDescription(ctx context.Context, id lxc.Identity, node string, vmid int, name, description string) error
+	// Backups (backups.go, backup_actions.go, lastbackup.go).
+	StorageEntries(ctx context.Context, id lxc.Identity) ([]lxc.StorageEntry, error)
+	Backups(ctx context.Context, id lxc.Identity, node, storage string, vmid int) ([]lxc.Backup, error)
+	Backup(ctx context.Context, id lxc.Identity, node string, vmid int, o lxc.BackupOptions) (string, error)
+	DeleteBackup(ctx context.Context, id lxc.Identity, node, volid string) (string, error)
+	UpdateBackup(ctx context.Context, id lxc.Identity, node, volid string, notes *string, protected *bool) error
+	Restore(ctx context.Context, id lxc.Identity, node string, o lxc.RestoreOptions) (string, error)
+	NextID(ctx context.Context, id lxc.Identity) (int, error)
 }
 
 // Limiter reserves sign-in attempts against several counters at once
@@ -149,6 +157,8 @@ type Server struct {
 	liveRenders atomic.Int64
 	realms      realmCache
 	handler     http.Handler
+	// backupAgesCache keeps each user's newest backups (lastbackup.go).
+	backupAgesCache backupAgeCache
 }
 
 // New checks cfg, parses the templates and builds the routes.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lxc-manager/lxc-manager/internal/app/apptest"
 	"github.com/lxc-manager/lxc-manager/internal/pvesim"
 )
 
@@ -22,6 +23,21 @@ func snapshotSection(t *testing.T, body string) string {
 	}
 	j := strings.Index(body[i:], "</section>")
 	return body[i : i+j]
+}
+
+// pinRole gives user exactly role on path (whatever the demo grants
+// there), so a test does not depend on the scenario's ACLs.
+func pinRole(t *testing.T, st *apptest.Stack, path, user, role string) {
+	t.Helper()
+	if err := st.Sim.SetACL(path, user, "", true); err != nil {
+		t.Fatal(err)
+	}
+	if role == "" {
+		return
+	}
+	if err := st.Sim.SetACL(path, user, role, true); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // taskLocation checks a 303 to a task page that links back to the
@@ -65,6 +81,7 @@ func TestSnapshotsSectionFollowsPrivileges(t *testing.T) {
 	mustNotContain(t, "auditor's section", sec, "<form", "<button", "Roll back", "Delete")
 
 	// PVEVMUser (alice in pool dev) sees snapshots, takes none.
+	pinRole(t, st, "/pool/dev", "alice@pve", "PVEVMUser")
 	alice := signInAs(t, st, "alice@pve")
 	sec = snapshotSection(t, get(t, st, alice, "/containers/pve3/106").body)
 	mustContain(t, "alice's section", sec, "baseline", "Runner registered, no jobs yet")
@@ -216,6 +233,7 @@ func TestSnapshotTaskFailuresInWords(t *testing.T) {
 
 func TestSnapshotFormsRefused(t *testing.T) {
 	st := demoStack(t, nil)
+	pinRole(t, st, "/pool/dev", "alice@pve", "PVEVMUser")
 	alice := signInAs(t, st, "alice@pve")
 	r := postForm(t, st, alice, "/containers/pve3/106/snapshots", url.Values{"snapname": {"mine"}})
 	if r.status != http.StatusForbidden || !strings.Contains(r.body, "You don&#39;t have permission to take snapshots of CT 106 (needs VM.Snapshot).") {

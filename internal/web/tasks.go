@@ -32,8 +32,10 @@ type taskPage struct {
 	LogFrom int    `json:"-"`
 	LogNext int    `json:"-"`
 	LogURL  string `json:"-"`
-	// Back is the page the task was started from (?next=), "" for the list.
+	// Back is the page the task was started from (?next=), "" for the list;
+	// Open is the page of a container the task made (a restore).
 	Back string `json:"-"`
+	Open string `json:"-"`
 }
 
 // taskLogLines is how much of a task's log the task page shows at first;
@@ -152,9 +154,7 @@ func (s *Server) task(w http.ResponseWriter, r *http.Request) error {
 		p.Message = fmt.Sprintf("Could not %s %s: %s", verb, label, t.ExitStatus)
 		p.OfferForceStop = action == lxc.ActionShutdown
 	}
-	if msg, ok := describeTask(t.Type, label, t.Running, p.OK, t.ExitStatus); ok {
-		p.Message = msg
-	}
+	s.describeTaskPage(r.Context(), s.identity(sess), t, &p)
 	p.Back = taskBack(r.URL.Query().Get("next"))
 	if !t.Running && vmid > 0 {
 		if cur, err := s.cfg.PVE.ContainerStatus(r.Context(), s.identity(sess), node, vmid); err == nil {

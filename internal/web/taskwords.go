@@ -1,8 +1,13 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/lxc-manager/lxc-manager/internal/lxc"
 )
 
 // Words for the tasks of snapshots (and, later, backups) on the task
@@ -19,6 +24,9 @@ var taskTypeWords = map[string]taskWords{
 	"vzsnapshot":    {"Taking a snapshot of", "Took a snapshot of", "take a snapshot of"},
 	"vzdelsnapshot": {"Deleting a snapshot of", "Deleted a snapshot of", "delete the snapshot of"},
 	"vzrollback":    {"Rolling back", "Rolled back", "roll back"},
+	"vzdump":        {"Backing up", "Backed up", "back up"},
+	"vzrestore":     {"Restoring a backup to", "Restored a backup to", "restore the backup to"},
+	"imgdel":        {"Deleting a backup of", "Deleted a backup of", "delete the backup of"},
 }
 
 // exitReasons are PVE's exit statuses worth saying in other words.
@@ -41,10 +49,27 @@ var exitReasons = []struct {
 	{regexp.MustCompile(`^you can't (take a snapshot|rollback|delete a snapshot) if (it's a template|vm is a template)$`), func([]string) string {
 		return "templates cannot have snapshots."
 	}},
+	{regexp.MustCompile(`^cannot remove protected volume '.+' on '.+'$`), func([]string) string {
+		return "the backup is protected. Remove its protection first."
+	}},
+	{regexp.MustCompile(`^Permission check failed \((/[^,]*), ([A-Za-z.]+)\)$`), func(m []string) string {
+		return fmt.Sprintf("you don't have permission (needs %s on %s).", m[2], m[1])
+	}},
+	{regexp.MustCompile(`^could not get storage information for '(.+)': can't use storage '.+' for backups - wrong content type$`),
+		func(m []string) string { return fmt.Sprintf("storage %s does not hold backups.", m[1]) }},
 }
+
+// restorePrefixRe is the prefix of a failed restore's exit status.
+var restorePrefixRe = regexp.MustCompile(`^unable to restore CT \d+ - (.+)$`)
+
+// backupFailedRe is vzdump's log line for a guest whose backup failed.
+var backupFailedRe = regexp.MustCompile(`^ERROR: Backup of VM \d+ failed - (.+)$`)
 
 // exitReason puts a failed task's exit status in words.
 func exitReason(exit string) string {
+	if m := restorePrefixRe.FindStringSubmatch(exit); m != nil {
+		exit = m[1]
+	}
 	for _, r := range exitReasons {
 		if m := r.re.FindStringSubmatch(exit); m != nil {
 			return r.text(m)
@@ -80,3 +105,36 @@ func taskBack(next string) string {
 // containerBackPath is a container page path with an optional fragment; nothing
 // that could leave the site.
 var containerBackPath = regexp.MustCompile(`^/containers/[A-Za-z0-9-]+/[0-9]+(#[a-z-]+)?$`)
+
+// describeTaskPage sets the task page's message (and the container it is
+// about) for the task types above: a backup job that ended "job errors"
+// is explained by its log's ERROR line; a backup deletion's id is
+// "<vmid>@<storage>".
+func (s *Server) describeTaskPage(ctx context.Context, id lxc.Identity, t lxc.Task, p *taskPage) {
+	if vmid, _, ok := strings.Cut(t.ID, "@"); ok && t.Type == "imgdel" {
+		p.VMID, _ = strconv.Atoi(vmid)
+	}
+	exit := t.ExitStatus
+	if t.Type == "vzdump" && exit == "job errors" {
+		if lines, err := s.cfg.PVE.TaskLog(ctx, id, t.Node, t.UPID, 0, taskLogMax); err == nil {
+			for _, l := range lines {
+				if m := backupFailedRe.FindStringSubmatch(l); m != nil {
+					exit = m[1]
+				}
+			}
+		}
+	}
+	if msg, ok := describeTask(t.Type, containerLabel(p.VMID), t.Running, p.OK, exit); ok {
+		p.Message = msg
+	}
+	if t.Type == "vzrestore" && p.OK {
+		p.Open = containerPath(target{Node: t.Node, VMID: p.VMID})
+	}
+}
+
+// BackVMID is the container the back link leads to (the task's, or the
+// one named by the link).
+func (p taskPage) BackVMID() string {
+	parts := strings.Split(strings.SplitN(p.Back, "#", 2)[0], "/")
+	return parts[len(parts)-1]
+}
