@@ -90,9 +90,9 @@ func TestDuplicateSnapshotNameFailsWithReason(t *testing.T) {
 	}
 }
 
-// TestAuditorSeesSnapshotsWithoutButtons, and the section fits a phone in
-// dark mode.
-func TestAuditorSeesSnapshotsWithoutButtons(t *testing.T) {
+// TestAuditorSeesSnapshotsAndBackupsWithoutButtons, and the sections fit a
+// phone in dark mode.
+func TestAuditorSeesSnapshotsAndBackupsWithoutButtons(t *testing.T) {
 	st := demoStack(t)
 	b := newBrowser(t)
 	b.do(t, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
@@ -108,6 +108,14 @@ func TestAuditorSeesSnapshotsWithoutButtons(t *testing.T) {
 	}
 	if n := eval[float64](t, b, `document.querySelectorAll('#snapshots form, #snapshots button, #snapshots input, #snapshots textarea, #snapshots summary').length`); n != 0 {
 		t.Errorf("the auditor sees %v snapshot controls", n)
+	}
+	// PVE lists backups only with Datastore.AllocateSpace and VM.Backup (or
+	// Datastore.Allocate): the auditor is told so, with nothing to click.
+	if note := b.text(t, "#backups-hidden"); !strings.Contains(note, "Datastore.AllocateSpace") {
+		t.Errorf("backups note %q", note)
+	}
+	if n := eval[float64](t, b, `document.querySelectorAll('#backups form, #backups button, #backups input, #backups textarea, #backups summary').length`); n != 0 {
+		t.Errorf("the auditor sees %v backup controls", n)
 	}
 	if px := eval[float64](t, b, `document.documentElement.scrollWidth - document.documentElement.clientWidth`); px > 0 {
 		t.Errorf("the page scrolls %v px sideways at 390 px", px)

@@ -91,6 +91,9 @@ func TestAliceBacksUpAndRestoresAsNew(t *testing.T) {
 	if r.status != http.StatusSeeOther || !strings.Contains(loc, "?next="+url.QueryEscape("/containers/pve3/107#backups")) {
 		t.Fatalf("backup: %d %q", r.status, loc)
 	}
+	// The container shows its backup lock meanwhile.
+	clock.Advance(time.Second)
+	mustContain(t, "page during the backup", get(t, st, c, "/containers/pve3/107").body, `id="ct-lock">locked: backup</span>`)
 	done := waitTask(t, st, c, clock, loc)
 	if done["ok"] != true || done["message"] != "Backed up CT 107." {
 		t.Fatalf("vzdump task %v", done)

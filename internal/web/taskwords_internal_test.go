@@ -16,6 +16,10 @@ func TestDescribeTask(t *testing.T) {
 		{"vzsnapshot", false, false, "you can't take a snapshot if it's a template", "Could not take a snapshot of CT 101: templates cannot have snapshots.", true},
 		{"vzrollback", false, false, "snapshot 'x1' does not exist", "Could not roll back CT 101: snapshot “x1” does not exist (any more).", true},
 		{"vzdelsnapshot", false, false, "something new", "Could not delete the snapshot of CT 101: something new", true},
+		{"vzdump", true, false, "", "Backing up CT 101…", true},
+		{"vzdump", false, false, "Permission check failed (/vms/101, VM.Backup)", "Could not back up CT 101: you don't have permission (needs VM.Backup on /vms/101).", true},
+		{"vzrestore", false, false, "unable to restore CT 101 - CT is locked (backup)", "Could not restore the backup to CT 101: CT is locked (backup): another operation is running on it; try again when it has finished.", true},
+		{"imgdel", false, false, "cannot remove protected volume 'backup/vzdump-lxc-101-2026_01_01-00_00_00.tar.zst' on 'local'", "Could not delete the backup of CT 101: the backup is protected. Remove its protection first.", true},
 		{"vzstart", false, false, "x", "", false},
 	}
 	for _, tc := range tests {
