@@ -19,6 +19,11 @@ func signIn(t *testing.T, b *browser, st *apptest.Stack, user, realm, password s
 	b.do(t,
 		chromedp.Navigate(st.URL+"/login"),
 		chromedp.WaitVisible(chromedp.CSS("#login-form")),
+	)
+	// The page's script (deferred) must have run before the form is used,
+	// or a busy machine submits it without the script's handlers.
+	waitFor(t, b, `document.readyState === "complete"`)
+	b.do(t,
 		chromedp.SendKeys(chromedp.CSS("#username"), user),
 		chromedp.SetValue(chromedp.CSS("#realm"), realm),
 		chromedp.SendKeys(chromedp.CSS("#password"), password),

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -84,6 +85,7 @@ type Dashboard struct {
 	Server  *web.Server
 	Metrics *metrics.Metrics
 	redis   *redis.Client
+	pve     *proxmox.Client
 }
 
 // Close releases the Redis connection, if any.
@@ -160,6 +162,7 @@ func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (_ *Dashboa
 	if err != nil {
 		return nil, err
 	}
+	d.pve = pve
 	codec, err := session.NewCodec(cfg.SessionSecret, cfg.SessionSecretPrevious)
 	if err != nil {
 		return nil, fmt.Errorf("SESSION_SECRET / SESSION_SECRET_PREVIOUS: %w", err)
@@ -209,22 +212,24 @@ func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (_ *Dashboa
 		checks = append(checks, web.Check{Name: "redis", Ping: func(ctx context.Context) error { return rc.Ping(ctx).Err() }})
 	}
 	d.Server, err = web.New(web.Config{
-		PVE:            pve,
-		Store:          session.Sealed(store, codec),
-		Codec:          codec,
-		Limiter:        limiter,
-		StepClaims:     claims,
-		Logger:         logger,
-		CookieSecure:   cfg.CookieSecure,
-		SessionTTL:     config.SessionTTL,
-		SessionMaxAge:  cfg.SessionMaxAge,
-		LoginTimeout:   config.LoginTimeout,
-		LiveInterval:   cfg.LiveInterval,
-		TrustedProxies: cfg.TrustedProxies,
-		Now:            now,
-		Metrics:        d.Metrics,
-		Checks:         checks,
-		LiveShared:     shared,
+		PVE:                pve,
+		Store:              session.Sealed(store, codec),
+		Codec:              codec,
+		Limiter:            limiter,
+		StepClaims:         claims,
+		Logger:             logger,
+		CookieSecure:       cfg.CookieSecure,
+		SessionTTL:         config.SessionTTL,
+		SessionMaxAge:      cfg.SessionMaxAge,
+		LoginTimeout:       config.LoginTimeout,
+		LiveInterval:       cfg.LiveInterval,
+		ConsoleIdleTimeout: cfg.ConsoleIdleTimeout,
+		TrustedProxies:     cfg.TrustedProxies,
+		Now:                now,
+		Metrics:            d.Metrics,
+		Checks:             checks,
+		LiveShared:         shared,
+		PublicURL:          cfg.PublicURL,
 	})
 	if err == nil {
 		err = deps.step("web server", d)
@@ -248,6 +253,9 @@ func runServe(ctx context.Context, env Env, logger *slog.Logger) error {
 		return err
 	}
 	defer d.Close()
+	var check sync.WaitGroup
+	defer check.Wait() // ends soon after ctx does
+	check.Go(func() { d.checkOpenIDSetup(ctx, cfg, logger) })
 	return serveAll(ctx, logger, d.endpoints(cfg, logger, func(addr string) {
 		logger.Info("LXC Manager listening", "url", "http://"+addr, "pve", cfg.ProxmoxURL())
 	})...)

@@ -138,12 +138,14 @@ func TestServeExitsWhenRedisIsDown(t *testing.T) {
 }
 
 func TestPvesimCommand(t *testing.T) {
-	out, stop := run(t, []string{"pvesim", "--listen", "127.0.0.1:0", "--auth-failure-delay", "0s", "--user", "dave@pve:dave-secret"}, nil)
+	out, stop := run(t, []string{"pvesim", "--listen", "127.0.0.1:0", "--auth-failure-delay", "0s", "--user", "dave@pve:dave-secret",
+		"--openid-redirect", "https://lxc.example.com/login/openid"}, nil)
 	u := readUntil(t, out, regexp.MustCompile(`listening on (https://\S+)`))[1]
 	fp := readUntil(t, out, regexp.MustCompile(`^fingerprint: ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})$`))[1]
 	if fp == "" {
 		t.Fatal("no fingerprint")
 	}
+	readUntil(t, out, regexp.MustCompile(`^openid provider: http://localhost:\d+ \(redirect URIs: https://lxc.example.com/login/openid\)$`))
 	// The added user can sign in (verification is off here only because
 	// this test checks the command, not TLS; the fingerprint is checked above).
 	c := insecureClient()
@@ -175,7 +177,8 @@ func TestDemoCommand(t *testing.T) {
 			// Every scenario user and realm is printed, the ones that
 			// cannot sign in here with the reason.
 			readUntil(t, out, regexp.MustCompile(`erin@pve\s+password erin-pass \(WebAuthn only`))
-			readUntil(t, out, regexp.MustCompile(`^\s+sso\s+.*OpenID.*not supported`))
+			readUntil(t, out, regexp.MustCompile(`dana@sso\s+OpenID: .* dana / dana-pass`))
+			readUntil(t, out, regexp.MustCompile(`^\s+sso\s+.*OpenID.*provider`))
 			c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 			resp, err := c.PostForm(base+"/login", url.Values{"username": {"root"}, "realm": {"pam"}, "password": {"proxmox"}})
 			if err != nil {
@@ -184,6 +187,19 @@ func TestDemoCommand(t *testing.T) {
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
 				t.Fatalf("demo sign-in: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			// OpenID: PVE gives the provider's URL, with the demo's own
+			// callback (PUBLIC_URL defaults to the dashboard's address).
+			resp, err = c.PostForm(base+"/login", url.Values{"realm": {"sso"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			want := "redirect_uri=" + url.QueryEscape(base+"/login/openid")
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `content="0;url=http://localhost:`) ||
+				!strings.Contains(strings.ReplaceAll(string(body), "&amp;", "&"), want) {
+				t.Errorf("demo OpenID start: %d %s", resp.StatusCode, body)
 			}
 			if err := stop(); err != nil {
 				t.Errorf("demo stopped with %v", err)

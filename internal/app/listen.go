@@ -19,6 +19,9 @@ type endpoint struct {
 	// setting names the variable that chose addr, for errors ("LISTEN_ADDR").
 	setting string
 	addr    string
+	// ln, when set, is already listening on addr (the demo opens its
+	// dashboard's listener early to know its address).
+	ln      net.Listener
 	handler http.Handler
 	// ready is called with the bound address once the listener is open.
 	ready func(addr string)
@@ -33,7 +36,10 @@ type endpoint struct {
 func serveAll(ctx context.Context, logger *slog.Logger, eps ...endpoint) error {
 	lns := make([]net.Listener, 0, len(eps))
 	for _, ep := range eps {
-		ln, err := net.Listen("tcp", ep.addr)
+		ln, err := ep.ln, error(nil)
+		if ln == nil {
+			ln, err = net.Listen("tcp", ep.addr)
+		}
 		if err != nil {
 			for _, l := range lns {
 				_ = l.Close()

@@ -76,6 +76,8 @@ func runSim(ctx context.Context, env Env, logger *slog.Logger) error {
 	fs.SetOutput(io.Discard)
 	listen := fs.String("listen", "127.0.0.1:8006", "address to serve HTTPS on")
 	delay := fs.Duration("auth-failure-delay", 3*time.Second, "how long refused sign-ins and 401s are held (PVE: 3s)")
+	var redirects listFlag
+	fs.Var(&redirects, "openid-redirect", "a redirect URI to register at the simulated OpenID provider, e.g. https://lxc.example.com/login/openid (repeatable)")
 	var sf simFlags
 	sf.register(fs)
 	if err := fs.Parse(env.Args[1:]); err != nil {
@@ -94,6 +96,12 @@ func runSim(ctx context.Context, env Env, logger *slog.Logger) error {
 	}
 	defer srv.Close()
 	fmt.Fprintf(env.Stdout, "pvesim listening on %s\nfingerprint: %s\n", srv.URL, srv.Fingerprint)
+	if srv.OpenID != nil {
+		for _, uri := range redirects {
+			srv.RegisterRedirectURI(uri)
+		}
+		fmt.Fprintf(env.Stdout, "openid provider: %s (redirect URIs: %s)\n", srv.OpenID.URL, strings.Join(redirects, ", "))
+	}
 	<-ctx.Done()
 	return nil
 }

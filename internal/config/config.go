@@ -63,6 +63,15 @@ type Config struct {
 	// LiveInterval is how often open pages are refreshed from PVE
 	// (LIVE_INTERVAL, default 3s, 1s to 60s).
 	LiveInterval time.Duration
+	// ConsoleIdleTimeout closes a container console after this long
+	// without input (CONSOLE_IDLE_TIMEOUT, default 30m, 1m to 24h).
+	ConsoleIdleTimeout time.Duration
+	// PublicURL is the dashboard's address as browsers reach it
+	// (PUBLIC_URL, e.g. https://lxc.example.com; no default). Sign-ins
+	// through OpenID realms need it: the provider sends the browser back
+	// to PublicURL + "/login/openid", never to an address taken from a
+	// request. Load gives it without a trailing slash.
+	PublicURL string
 }
 
 // Default values of optional settings.
@@ -79,6 +88,8 @@ const (
 	DefaultSessionMaxAge = 12 * time.Hour
 	// DefaultLiveInterval is how often open pages are refreshed.
 	DefaultLiveInterval = 3 * time.Second
+	// DefaultConsoleIdleTimeout closes a console nobody types in.
+	DefaultConsoleIdleTimeout = 30 * time.Minute
 	// SessionTTL is how long a session lives: a PVE ticket's lifetime.
 	SessionTTL = 2 * time.Hour
 	// LoginTimeout bounds the sign-in call to PVE.
@@ -107,8 +118,10 @@ func Load(getenv func(string) string) (Config, error) {
 		ListenAddr:            orDefault(getenv("LISTEN_ADDR"), DefaultListenAddr),
 		CookieSecure:          true,
 		LiveInterval:          DefaultLiveInterval,
+		ConsoleIdleTimeout:    DefaultConsoleIdleTimeout,
 		SessionMaxAge:         DefaultSessionMaxAge,
 		MetricsAddr:           orDefault(getenv("METRICS_ADDR"), DefaultMetricsAddr),
+		PublicURL:             strings.TrimSpace(getenv("PUBLIC_URL")),
 	}
 	if strings.EqualFold(c.MetricsAddr, MetricsOff) {
 		c.MetricsAddr = ""
@@ -127,6 +140,13 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, &Error{"LIVE_INTERVAL", fmt.Sprintf("must be a duration from 1s to 60s, got %q", v)})
 		}
 		c.LiveInterval = d
+	}
+	if v := strings.TrimSpace(getenv("CONSOLE_IDLE_TIMEOUT")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute || d > 24*time.Hour {
+			errs = append(errs, &Error{"CONSOLE_IDLE_TIMEOUT", fmt.Sprintf("must be a duration from 1m to 24h, got %q", v)})
+		}
+		c.ConsoleIdleTimeout = d
 	}
 	if v := getenv("PROXMOX_PORT"); v != "" {
 		p, err := strconv.Atoi(v)
@@ -206,7 +226,50 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
 		errs = append(errs, &Error{"LISTEN_ADDR", fmt.Sprintf("must be host:port, got %q", c.ListenAddr)})
 	}
+	if c.PublicURL != "" {
+		u, err := checkPublicURL(c.PublicURL, c.CookieSecure)
+		if err != nil {
+			errs = append(errs, &Error{"PUBLIC_URL", err.Error()})
+		}
+		c.PublicURL = u
+	}
 	return errors.Join(errs...)
+}
+
+// MaxPublicURLLength keeps PUBLIC_URL + "/login/openid" within the 255
+// characters PVE takes as an OpenID redirect URL.
+const MaxPublicURLLength = 242
+
+// checkPublicURL accepts the dashboard's origin (scheme, host, optional
+// port; a trailing "/" is dropped) and returns it normalised.
+func checkPublicURL(v string, cookieSecure bool) (string, error) {
+	u, err := url.Parse(v)
+	switch {
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Hostname() == "":
+		return v, fmt.Errorf("must be the dashboard's address as browsers reach it, like https://lxc.example.com, got %q", v)
+	case u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return v, fmt.Errorf("must be only the scheme, host and port, without user, query or fragment, got %q", v)
+	case u.Path != "" && u.Path != "/":
+		return v, fmt.Errorf("must be the dashboard's address without a path (the dashboard is served at /), got %q", v)
+	}
+	v = u.Scheme + "://" + u.Host
+	if len(v) > MaxPublicURLLength {
+		return v, fmt.Errorf("must be at most %d characters", MaxPublicURLLength)
+	}
+	if cookieSecure && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return v, errors.New("must be an https:// address while COOKIE_SECURE is on: browsers send Secure cookies over HTTPS only")
+	}
+	return v, nil
+}
+
+// isLoopback reports whether host names this machine (where browsers
+// treat plain HTTP as secure).
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
 }
 
 // ProxmoxURL is the base URL of PVE's API server.

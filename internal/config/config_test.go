@@ -27,8 +27,13 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	if c.ProxmoxPort != 8006 || c.RedisURL != DefaultRedisURL || c.ListenAddr != "127.0.0.1:3001" ||
 		!c.CookieSecure || c.TLSInsecure || c.TLSFingerprint != "" || c.CAFile != "" || c.LiveInterval != 3*time.Second || c.SessionMaxAge != 12*time.Hour ||
-		c.MetricsAddr != "127.0.0.1:9101" {
+		c.MetricsAddr != "127.0.0.1:9101" || c.ConsoleIdleTimeout != 30*time.Minute {
 		t.Errorf("defaults: %+v", c)
+	}
+	m := valid()
+	m["CONSOLE_IDLE_TIMEOUT"] = "2h"
+	if c, err := Load(env(m)); err != nil || c.ConsoleIdleTimeout != 2*time.Hour {
+		t.Errorf("CONSOLE_IDLE_TIMEOUT=2h: %v, %v", c.ConsoleIdleTimeout, err)
 	}
 	if got := c.ProxmoxURL(); got != "https://pve.example.com:8006" {
 		t.Errorf("ProxmoxURL = %q", got)
@@ -91,6 +96,9 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"bad trusted proxy", map[string]string{"TRUSTED_PROXIES": "10.0.0.1, proxy.example"}, "TRUSTED_PROXIES"},
 		{"bad live interval", map[string]string{"LIVE_INTERVAL": "fast"}, "LIVE_INTERVAL"},
 		{"live interval too short", map[string]string{"LIVE_INTERVAL": "100ms"}, "LIVE_INTERVAL"},
+		{"bad console idle timeout", map[string]string{"CONSOLE_IDLE_TIMEOUT": "soon"}, "CONSOLE_IDLE_TIMEOUT"},
+		{"console idle timeout too short", map[string]string{"CONSOLE_IDLE_TIMEOUT": "30s"}, "CONSOLE_IDLE_TIMEOUT"},
+		{"console idle timeout too long", map[string]string{"CONSOLE_IDLE_TIMEOUT": "25h"}, "CONSOLE_IDLE_TIMEOUT"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -171,6 +179,49 @@ func TestLoadLogging(t *testing.T) {
 		}
 		if err != nil || l.JSON != tc.json || l.Level.String() != tc.level {
 			t.Errorf("%v: %+v, %v", tc.env, l, err)
+		}
+	}
+}
+
+func TestPublicURL(t *testing.T) {
+	cases := []struct {
+		set, want, err string
+		insecure       bool // COOKIE_SECURE=false
+	}{
+		{set: "", want: ""},
+		{set: "https://lxc.example.com", want: "https://lxc.example.com"},
+		{set: " https://lxc.example.com/ ", want: "https://lxc.example.com"},
+		{set: "https://lxc.example.com:8443", want: "https://lxc.example.com:8443"},
+		{set: "http://127.0.0.1:3001", want: "http://127.0.0.1:3001"},
+		{set: "http://localhost:3001", want: "http://localhost:3001"},
+		{set: "http://[::1]:3001/", want: "http://[::1]:3001"},
+		{set: "http://lxc.lan:3001", want: "http://lxc.lan:3001", insecure: true},
+		{set: "http://lxc.lan:3001", err: "while COOKIE_SECURE is on"},
+		{set: "lxc.example.com", err: "like https://lxc.example.com"},
+		{set: "ftp://lxc.example.com", err: "like https://lxc.example.com"},
+		{set: "https://", err: "like https://lxc.example.com"},
+		{set: "https://lxc.example.com/dashboard", err: "without a path"},
+		{set: "https://lxc.example.com/?x=1", err: "without user, query or fragment"},
+		{set: "https://lxc.example.com/#top", err: "without user, query or fragment"},
+		{set: "https://me:pw@lxc.example.com", err: "without user, query or fragment"},
+		{set: "https://" + strings.Repeat("a", 240) + ".com", err: "at most 242 characters"},
+	}
+	for _, tc := range cases {
+		m := valid()
+		m["PUBLIC_URL"] = tc.set
+		if tc.insecure {
+			m["COOKIE_SECURE"] = "false"
+		}
+		c, err := Load(env(m))
+		if tc.err != "" {
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Var != "PUBLIC_URL" || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("PUBLIC_URL=%q: %v, want an error with %q", tc.set, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || c.PublicURL != tc.want {
+			t.Errorf("PUBLIC_URL=%q gives %q, %v; want %q", tc.set, c.PublicURL, err, tc.want)
 		}
 	}
 }

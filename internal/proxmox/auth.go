@@ -134,3 +134,51 @@ func (c *Client) CompleteTFA(ctx context.Context, ch lxc.TFAChallenge, response 
 	form.Set("password", response)
 	return c.ticket(ctx, form)
 }
+
+// OpenIDAuthURL asks PVE for the authorization URL of an OpenID realm
+// (POST /access/openid/auth-url, which needs no sign-in). redirectURL is
+// where the provider sends the browser back; PVE passes it on without
+// checking it, and the provider compares it with its registered ones.
+// PVE's refusals (an unknown realm, not an OpenID realm, a provider it
+// cannot reach, too many pending sign-ins) are 500s, classified
+// lxc.ERefused. Never retried: each call stores a pending sign-in at PVE.
+func (c *Client) OpenIDAuthURL(ctx context.Context, realm, redirectURL string) (string, error) {
+	form := url.Values{}
+	form.Set("realm", realm)
+	form.Set("redirect-url", redirectURL)
+	var u string
+	if err := c.do(ctx, request{method: http.MethodPost, path: "/access/openid/auth-url", form: form, timeout: c.loginTimeout}, &u); err != nil {
+		return "", err
+	}
+	if u == "" {
+		return "", &Error{Op: "POST /access/openid/auth-url", Kind: lxc.EInternal, Status: http.StatusOK, Err: errors.New("answer has no URL")}
+	}
+	return u, nil
+}
+
+// OpenIDLogin completes an OpenID sign-in with the state and code the
+// provider sent the browser back with (POST /access/openid/login) and
+// returns the identity, as Login does; redirectURL must be the one given
+// to OpenIDAuthURL. PVE answers every failure with the same 401, whose
+// code is lxc.ECredentials; it spends the state on the first try, so a
+// failed sign-in must start again. Never retried; never a second factor.
+func (c *Client) OpenIDLogin(ctx context.Context, state, code, redirectURL string) (lxc.Identity, error) {
+	form := url.Values{}
+	form.Set("state", state)
+	form.Set("code", code)
+	form.Set("redirect-url", redirectURL)
+	var ans ticketAnswer
+	err := c.do(ctx, request{method: http.MethodPost, path: "/access/openid/login", form: form, timeout: c.loginTimeout}, &ans)
+	var pe *Error
+	if errors.As(err, &pe) && pe.Status == http.StatusUnauthorized {
+		pe.Kind = lxc.ECredentials
+	}
+	if err != nil {
+		return lxc.Identity{}, err
+	}
+	if ans.Ticket == "" || ans.CSRFToken == "" || ans.Username == "" || ans.NeedTFA.Bool() {
+		return lxc.Identity{}, &Error{Op: "POST /access/openid/login", Kind: lxc.EInternal, Status: http.StatusOK,
+			Err: errors.New("answer lacks ticket, CSRF token or username")}
+	}
+	return lxc.Identity{Username: ans.Username, Ticket: ans.Ticket, CSRFToken: ans.CSRFToken}, nil
+}

@@ -64,6 +64,7 @@ type Options struct {
 type Client struct {
 	base         *url.URL
 	http         *http.Client
+	ws           *http.Client // consoles' websockets (console.go)
 	timeout      time.Duration
 	loginTimeout time.Duration
 	observe      func(endpoint, outcome string, d time.Duration)
@@ -100,6 +101,7 @@ func New(opts Options) (*Client, error) {
 		loginTimeout: orDuration(opts.LoginTimeout, DefaultLoginTimeout),
 		observe:      opts.Observe,
 	}
+	c.ws = websocketClient(tlsConf)
 	if opts.Insecure {
 		logger := opts.Logger
 		if logger == nil {

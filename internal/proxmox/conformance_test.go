@@ -75,6 +75,9 @@ func TestClientCallsMatchSchema(t *testing.T) {
 	must("Task", err)
 	_, err = c.TaskLog(ctx, id, stopped.Node, upid, 0, 50)
 	must("TaskLog", err)
+	con, err := c.OpenConsole(ctx, id, stopped.Node, stopped.VMID)
+	must("OpenConsole", err)
+	must("console Close", con.Close())
 
 	// The container page's calls.
 	_, _, err = c.NodeTasks(ctx, id, stopped.Node, lxc.TaskFilter{VMID: stopped.VMID, Limit: 15})

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -264,6 +265,8 @@ var getSamples = map[string][]string{
 	"/nodes/{node}/lxc/{vmid}/snapshot/{snapname}/config": {"/nodes/pve1/lxc/101/snapshot/fresh-install/config", "/nodes/pve3/lxc/106/snapshot/baseline/config"},
 	"/nodes/{node}/lxc/{vmid}/feature": {"/nodes/pve3/lxc/106/feature?feature=snapshot",
 		"/nodes/pve1/lxc/9000/feature?feature=clone", "/nodes/pve3/lxc/106/feature?feature=copy&snapname=baseline"},
+	// {vncport} and {vncticket} come from a termproxy call of root's.
+	"/nodes/{node}/lxc/{vmid}/vncwebsocket": {"/nodes/pve1/lxc/101/vncwebsocket?port={vncport}&vncticket={vncticket}"},
 }
 
 // TestConformanceAnswers drives every GET method as root and as alice and
@@ -275,12 +278,13 @@ func TestConformanceAnswers(t *testing.T) {
 			sch := loadSchema(t, sv.file)
 			e := startEnv(t, Options{Version: sv.version, Scenario: "demo", TaskDurationScale: 100})
 			aliceT, aliceC := e.login("alice@pve", "alice-pass")
-			rootT, _ := e.login("root@pam", "proxmox")
+			rootT, rootC := e.login("root@pam", "proxmox")
 			res := e.do(req{method: "POST", path: "/nodes/pve3/lxc/107/status/start", ticket: aliceT, csrf: aliceC, form: url.Values{}})
 			if res.code != 200 {
 				t.Fatalf("start: %d %s", res.code, res.body)
 			}
 			upid := res.json(t)["data"].(string)
+			vnc := e.termproxy(rootT, rootC, "pve1", 101)
 			for _, rt := range e.sim.routes.all {
 				if rt.method != "GET" {
 					continue
@@ -296,7 +300,8 @@ func TestConformanceAnswers(t *testing.T) {
 				}
 				okForRoot := false
 				for _, sample := range samples {
-					path := strings.ReplaceAll(sample, "{upid}", url.PathEscape(upid))
+					path := strings.NewReplacer("{upid}", url.PathEscape(upid), "{vncport}", strconv.Itoa(vnc.port),
+						"{vncticket}", url.QueryEscape(vnc.ticket)).Replace(sample)
 					for _, who := range []struct{ name, ticket string }{{"root", rootT}, {"alice", aliceT}} {
 						res := e.do(req{path: path, ticket: who.ticket})
 						if res.code != 200 {

@@ -51,6 +51,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c != nil && c.params != nil && s.recording.Load() {
 		s.record(c, rp.status)
 	}
+	if s.upgradeWebsocket(w, r, rp, c) {
+		return
+	}
 	if rp.status >= 400 {
 		// The connection is closed after the answer: read what is left of
 		// the body first so that the close does not reset it under the

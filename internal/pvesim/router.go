@@ -178,6 +178,7 @@ func splitPath(p string) []string {
 func (s *Sim) buildRoutes() *router {
 	rr := newRouter()
 	s.accessRoutes(rr)
+	s.openidRoutes(rr)
 	s.nodeRoutes(rr)
 	s.clusterRoutes(rr)
 	s.lxcRoutes(rr)
@@ -190,5 +191,6 @@ func (s *Sim) buildRoutes() *router {
 	s.snapshotRoutes(rr)
 	s.backupRoutes(rr)
 	s.backupInterimRoutes(rr)
+	s.consoleRoutes(rr)
 	return rr
 }

@@ -23,6 +23,9 @@ import (
 //	                             and the recovery keys DemoRecoveryKeys
 //	erin@pve     "erin-pass"     PVEVMUser on /pool/dev; only a WebAuthn key,
 //	                             so her sign-in can never be completed
+//	dana@sso     (no password)   PVEAuditor on /pool/prod; signs in through
+//	                             the simulator's OpenID provider as dana /
+//	                             "dana-pass" (DefaultProviderUsers)
 //
 //   - "demo": nodes pve1, pve2, pve3 with the guests listed in DemoGuests.
 //   - "empty": the same nodes, users and pools, no guests.
@@ -50,7 +53,8 @@ func Scenarios() []string {
 
 // ScenarioUsers returns the users a scenario brings, with their
 // passwords and second factors: root@pam, alice@pve, auditor@pve,
-// carol@corp, bob@pve and erin@pve for the named scenarios, DefaultUsers
+// carol@corp, bob@pve, erin@pve and dana@sso (an OpenID user without a
+// password) for the named scenarios, DefaultUsers
 // for "" and nil for an unknown name. Options.Users may add to them or
 // change their passwords.
 func ScenarioUsers(scenario string) []User {
@@ -86,6 +90,7 @@ func scenarioUsers() []User {
 		{ID: "carol@corp", Password: "carol-pass"},
 		{ID: "bob@pve", Password: "bob-pass", TOTPSecret: DemoTOTPSecret, RecoveryKeys: DemoRecoveryKeys()},
 		{ID: "erin@pve", Password: "erin-pass", WebAuthn: true},
+		{ID: "dana@sso"},
 	}
 }
 
@@ -96,6 +101,7 @@ func scenarioACLs() []scenarioACL {
 		{"/", "carol@corp", "PVEAuditor"},
 		{"/pool/dev", "bob@pve", "PVEVMUser"},
 		{"/pool/dev", "erin@pve", "PVEVMUser"},
+		{"/pool/prod", "dana@sso", "PVEAuditor"},
 	}
 }
 

@@ -20,6 +20,7 @@ func TestScenarios(t *testing.T) {
 		{ID: "carol@corp", Password: "carol-pass"},
 		{ID: "bob@pve", Password: "bob-pass", TOTPSecret: DemoTOTPSecret, RecoveryKeys: DemoRecoveryKeys()},
 		{ID: "erin@pve", Password: "erin-pass", WebAuthn: true},
+		{ID: "dana@sso"},
 	}
 	for _, name := range Scenarios() {
 		if users := ScenarioUsers(name); !reflect.DeepEqual(users, wantUsers) {

@@ -16,6 +16,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/lxc-manager/lxc-manager/internal/pvesim/oidc"
 )
 
 // Server serves a Sim over HTTPS with a fresh self-signed certificate
@@ -26,6 +28,9 @@ type Server struct {
 	Addr        string // "127.0.0.1:PORT"
 	Fingerprint string // SHA-256 of the leaf certificate DER, upper-case hex pairs joined by ':' (as PVE shows it)
 	CertPEM     []byte // the certificate, so a client can trust it as a CA file
+	// OpenID is the simulator's own OpenID provider (openid_provider.go),
+	// nil when no realm uses it.
+	OpenID *oidc.Server
 
 	srv *http.Server
 	ln  net.Listener
@@ -49,8 +54,15 @@ func Start(addr string, sim *Sim) (*Server, error) {
 	fp := sha256.Sum256(cert.Certificate[0])
 	fingerprint := formatFingerprint(fp[:])
 
+	provider, err := sim.startProvider()
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		if provider != nil {
+			_ = provider.Close()
+		}
 		return nil, fmt.Errorf("pvesim: listen %s: %w", addr, err)
 	}
 	tlsCfg := &tls.Config{
@@ -79,6 +91,7 @@ func Start(addr string, sim *Sim) (*Server, error) {
 		Addr:        a,
 		Fingerprint: fingerprint,
 		CertPEM:     certPEM,
+		OpenID:      provider,
 		srv:         srv,
 		ln:          ln,
 	}, nil
@@ -87,6 +100,10 @@ func Start(addr string, sim *Sim) (*Server, error) {
 // Close stops listening and closes all connections; a client then gets
 // "connection refused".
 func (s *Server) Close() error {
+	s.Sim.con.sessions.Close()
+	if s.OpenID != nil {
+		_ = s.OpenID.Close()
+	}
 	return s.srv.Close()
 }
 

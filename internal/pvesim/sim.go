@@ -6,7 +6,9 @@
 // delayed "401 authentication failure", pre-handler 401s with empty bodies
 // and the reason in the status line, PVE's parameter verification messages,
 // and the privilege model (roles, ACL propagation, pools, the "cap"
-// object). Realms pam, pve, an LDAP and an OpenID realm (DefaultRealms);
+// object). Realms pam, pve, an LDAP and an OpenID realm (DefaultRealms),
+// the latter signing in through PVE's OpenID calls and the simulator's
+// own provider (package oidc, served by Start);
 // two-factor sign-in with TOTP, recovery keys and (never completable)
 // WebAuthn and Yubico keys, with PVE's reuse checks and lockouts.
 //
@@ -35,7 +37,8 @@
 // sim.go (options, New), pipeline.go (the request pipeline), envelope.go
 // (answer rendering), params.go and schema.go (parameters), router.go,
 // ticket.go (tickets, CSRF), auth.go (ticket checks before the handler),
-// one api_*.go file per API area, control*.go (test controls),
+// one api_*.go file per API area (api_openid.go with openid_state.go and
+// openid_provider.go for OpenID), control*.go (test controls),
 // recorder.go, scenario.go, server.go (HTTPS), userflag.go, clock.go.
 package pvesim
 
@@ -45,6 +48,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -54,6 +58,7 @@ import (
 
 	"github.com/lxc-manager/lxc-manager/internal/pvesim/access"
 	js "github.com/lxc-manager/lxc-manager/internal/pvesim/jsonschema"
+	"github.com/lxc-manager/lxc-manager/internal/pvesim/oidc"
 	"github.com/lxc-manager/lxc-manager/internal/pvesim/ops"
 	"github.com/lxc-manager/lxc-manager/internal/pvesim/state"
 	"github.com/lxc-manager/lxc-manager/internal/pvesim/tasks"
@@ -70,7 +75,8 @@ type Realm = access.Realm
 
 // DefaultRealms returns the realms of every scenario: pam (the default),
 // pve, corp (an LDAP directory, simulated by the simulator's own user
-// table) and sso (OpenID Connect, where password sign-in is refused).
+// table) and sso (OpenID Connect through the simulator's own provider;
+// password sign-in is refused, as in PVE).
 func DefaultRealms() []Realm { return access.DefaultRealms() }
 
 // RoleNames returns the names of the built-in roles, sorted.
@@ -115,6 +121,10 @@ type Options struct {
 	// config-lock wait 10 s, shutdown timeouts as requested). 0 means 1;
 	// 0.01 makes a start take 10-20 ms of clock time. Negative is refused.
 	TaskDurationScale float64
+	// ProviderUsers are the accounts of the simulator's own OpenID
+	// provider (the one OpenID realms without an issuer URL use; Start
+	// serves it). nil: DefaultProviderUsers.
+	ProviderUsers []ProviderUser
 }
 
 // DefaultUsers returns root@pam (password "proxmox") and alice@pve
@@ -156,12 +166,19 @@ type Sim struct {
 	recMu     sync.Mutex
 	recorded  []RecordedCall
 
+	openidRP      oidc.RP
+	providerUsers []ProviderUser
+
 	mu      sync.Mutex // guards everything below, and all they point to
 	dir     *access.Directory
 	acl     *access.ACL
 	cluster *state.Cluster
 	tasks   *tasks.Engine
 	ops     *ops.Ops
+	con     *consoleState // termproxy processes and console sessions (api_console.go)
+
+	// openidStates are the pending OpenID sign-ins (api_openid.go).
+	openidStates openidStates
 }
 
 var versionRe = regexp.MustCompile(`^(\d+)\.(\d+)[.-](\d+)$`)
@@ -220,6 +237,12 @@ func New(opts Options) (*Sim, error) {
 		},
 	})
 	s.formats = s.formats.With(backupFormats())
+	s.openidStates = openidStates{}
+	s.openidRP = oidc.RP{HTTP: &http.Client{Timeout: openidHTTPTimeout}}
+	s.providerUsers = opts.ProviderUsers
+	if s.providerUsers == nil {
+		s.providerUsers = DefaultProviderUsers()
+	}
 	s.routes = s.buildRoutes()
 	return s, nil
 }

@@ -31,6 +31,9 @@ type loginPage struct {
 	UsernameError string
 	PasswordError string
 	RealmError    string
+	// Handover, when set, replaces the form with a page that sends the
+	// browser on by itself (OpenID sign-ins, openid.go).
+	Handover *handover
 }
 
 // loginForm is the submitted form, checked before PVE is called.
@@ -59,8 +62,6 @@ func (f loginForm) validate(realms []Realm, p *loginPage) bool {
 	}
 	if !knownRealm(realms, f.Realm) {
 		p.RealmError, ok = "Choose one of the offered realms.", false
-	} else if r, _ := findRealm(realms, f.effectiveRealm()); r.Type == "openid" {
-		p.RealmError, ok = "Signing in through an OpenID realm is not supported by LXC Manager yet. Use the Proxmox VE web interface for this realm.", false
 	}
 	if f.Password == "" {
 		p.PasswordError, ok = "Enter your password.", false
@@ -75,6 +76,17 @@ func (f loginForm) effectiveRealm() string {
 		return lxc.RealmOf(f.Username)
 	}
 	return f.Realm
+}
+
+// openIDRealm returns the OpenID realm the form signs in through: the
+// one chosen, or the one typed after '@' in the user name.
+func (f loginForm) openIDRealm(realms []Realm) (Realm, bool) {
+	for _, name := range []string{f.Realm, f.effectiveRealm()} {
+		if r, ok := findRealm(realms, name); ok && r.Type == "openid" {
+			return r, true
+		}
+	}
+	return Realm{}, false
 }
 
 func knownRealm(realms []Realm, name string) bool {
@@ -116,6 +128,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	p := loginPage{Username: f.Username, Realm: f.Realm, Realms: realms}
 	if f.Next != "/" {
 		p.Next = f.Next
+	}
+	if realm, ok := f.openIDRealm(realms); ok {
+		// The realm's type decides, not the button: name and password
+		// are not used (the script hides them).
+		return s.startOpenID(w, r, p, realm, f.Next)
 	}
 	if !f.validate(realms, &p) {
 		s.cfg.Metrics.SignIn("invalid_input")

@@ -57,7 +57,7 @@ func newRenderer() (*renderer, error) {
 	}
 	// Every page is parsed with the shared layout at start-up, so a broken
 	// template stops the server before it serves anything.
-	for _, name := range []string{"login", "tfa", "containers", "container", "confirm", "task", "sessions", "error",
+	for _, name := range []string{"login", "tfa", "containers", "container", "confirm", "task", "sessions", "error", "console",
 		"snapconfirm", "backupconfirm"} {
 		files := []string{"templates/layout.html", "templates/fields.html", "templates/" + name + ".html"}
 		if name == "container" {

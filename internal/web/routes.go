@@ -20,6 +20,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /login", s.handle(s.loginPage))
 	mux.Handle("POST /login", s.handle(s.login))
 	mux.Handle("POST /login/tfa", s.handle(s.loginTFA))
+	mux.Handle("GET /login/openid", s.handle(s.openidCallback))
 	mux.Handle("POST /logout", s.handle(s.logout))
 
 	// Signed in.
@@ -39,6 +40,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /containers/{node}/{vmid}/backups/restore", s.requireSession(s.handle(s.backupOp("restore"))))
 	mux.Handle("POST /containers/{node}/{vmid}/backups/delete", s.requireSession(s.handle(s.backupOp("delete"))))
 	mux.Handle("POST /containers/{node}/{vmid}/backups/attributes", s.requireSession(s.handle(s.backupAttributes)))
+	mux.Handle("GET /containers/{node}/{vmid}/console", s.requireSession(s.handle(s.consolePage)))
+	mux.Handle("GET /containers/{node}/{vmid}/console/ws", s.requireSession(http.HandlerFunc(s.consoleSocket)))
 	mux.Handle("GET /tasks/{node}/{upid}", s.requireSession(s.handle(s.task)))
 	mux.Handle("GET /tasks/{node}/{upid}/log", s.requireSession(s.handle(s.taskLog)))
 	mux.Handle("GET /sessions", s.requireSession(s.handle(s.sessions)))

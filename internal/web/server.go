@@ -27,6 +27,8 @@ type PVE interface {
 	Login(ctx context.Context, cred lxc.Credentials) (lxc.Identity, error)
 	Renew(ctx context.Context, id lxc.Identity) (lxc.Identity, error)
 	CompleteTFA(ctx context.Context, ch lxc.TFAChallenge, response string) (lxc.Identity, error)
+	OpenIDAuthURL(ctx context.Context, realm, redirectURL string) (string, error)
+	OpenIDLogin(ctx context.Context, state, code, redirectURL string) (lxc.Identity, error)
 	Realms(ctx context.Context) ([]lxc.Realm, error)
 	Version(ctx context.Context, id lxc.Identity) (lxc.Version, error)
 	Nodes(ctx context.Context, id lxc.Identity) ([]lxc.Node, error)
@@ -59,6 +61,7 @@ type PVE interface {
 	UpdateBackup(ctx context.Context, id lxc.Identity, node, volid string, notes *string, protected *bool) error
 	Restore(ctx context.Context, id lxc.Identity, node string, o lxc.RestoreOptions) (string, error)
 	NextID(ctx context.Context, id lxc.Identity) (int, error)
+	OpenConsole(ctx context.Context, id lxc.Identity, node string, vmid int) (lxc.Console, error)
 }
 
 // Limiter reserves sign-in attempts against several counters at once
@@ -136,6 +139,13 @@ type Config struct {
 	// LiveStreamsPerUser caps them per user on this instance, all sessions
 	// together (30); opening one more closes the user's oldest.
 	LiveStreamsPerUser int
+	// ConsoleIdleTimeout closes a console after this long without input
+	// from the person (CONSOLE_IDLE_TIMEOUT; 30 min when zero).
+	ConsoleIdleTimeout time.Duration
+	// PublicURL is the dashboard's address as browsers reach it
+	// (PUBLIC_URL, no trailing slash). OpenID sign-ins send providers
+	// back to PublicURL + "/login/openid"; without it they cannot start.
+	PublicURL string
 }
 
 // Check is one dependency /readyz asks: Redis, PVE.
@@ -152,7 +162,9 @@ type Server struct {
 	live    *live.Hub
 	ctLive  *live.Hub // one feed per user and open container page
 	streams *streamRegistry
-	views   viewCache
+	// consoles are the open container consoles (console_hub.go).
+	consoles *consoleHub
+	views    viewCache
 	// liveRenders counts renders of the live part of the page for streams.
 	liveRenders atomic.Int64
 	realms      realmCache
@@ -198,6 +210,7 @@ func New(cfg Config) (*Server, error) {
 	s.live = live.New(s.fetchOverview, live.Options{Interval: cfg.LiveInterval, Logger: cfg.Logger, Shared: cfg.LiveShared})
 	s.ctLive = live.NewKeyed(s.fetchContainerLive, live.Options{Interval: cfg.LiveInterval, Logger: cfg.Logger, Shared: cfg.LiveShared})
 	s.streams = newStreamRegistry(cfg.LiveStreamsPerSession, cfg.LiveStreamsPerUser, s.liveInterval(), s.streamSessionEnded)
+	s.consoles = newConsoleHub(s)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -208,6 +221,7 @@ func (s *Server) Close() {
 	s.live.Close()
 	s.ctLive.Close()
 	s.streams.close()
+	s.consoles.shutdown()
 }
 
 // ServeHTTP makes Server an http.Handler.

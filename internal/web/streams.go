@@ -78,6 +78,24 @@ func newStreamRegistry(perSession, perUser int, interval time.Duration,
 func (r *streamRegistry) open(sess session.Session) *stream {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.add(sess)
+}
+
+// tryOpen registers a stream of sess unless the session or the user
+// already has as many as the caps allow: then it returns nil and closes
+// nothing (consoles are refused, not evicted).
+func (r *streamRegistry) tryOpen(sess session.Session) *stream {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if w := r.sessions[sess.ID]; (w != nil && len(w.streams) >= r.perSession) || len(r.users[sess.Username]) >= r.perUser {
+		return nil
+	}
+	return r.add(sess)
+}
+
+// add registers a stream of sess and evicts the oldest beyond the caps.
+// r.mu must be held.
+func (r *streamRegistry) add(sess session.Session) *stream {
 	w := r.sessions[sess.ID]
 	if w == nil {
 		ctx, stop := context.WithCancel(r.ctx)

@@ -24,6 +24,7 @@ import (
 	"github.com/lxc-manager/lxc-manager/internal/pvesim"
 	"github.com/lxc-manager/lxc-manager/internal/session"
 	"github.com/lxc-manager/lxc-manager/internal/testutil/redistest"
+	"github.com/lxc-manager/lxc-manager/internal/web"
 )
 
 // Secret is the SESSION_SECRET of every test stack.
@@ -43,6 +44,9 @@ type Options struct {
 	SessionMaxAge time.Duration
 	// TrustedProxies is TRUSTED_PROXIES (none by default).
 	TrustedProxies []netip.Prefix
+	// NoPublicURL leaves PUBLIC_URL unset (by default it is the
+	// dashboard's URL, registered at the simulator's OpenID provider).
+	NoPublicURL bool
 }
 
 // Stack is a running dashboard with its simulator and Redis.
@@ -75,6 +79,10 @@ func Start(t testing.TB, opts Options) *Stack {
 	t.Cleanup(func() { _ = simSrv.Close() })
 
 	st := &Stack{Sim: sim, SimServer: simSrv, Logs: &SafeBuffer{}}
+	// The dashboard's listener opens first, so that PUBLIC_URL can name it.
+	st.Server = httptest.NewUnstartedServer(nil)
+	t.Cleanup(st.Server.Close)
+	st.URL = "http://" + st.Server.Listener.Addr().String()
 	host, portStr, _ := strings.Cut(simSrv.Addr, ":")
 	port, _ := strconv.Atoi(portStr)
 	st.Config = config.Config{
@@ -87,6 +95,10 @@ func Start(t testing.TB, opts Options) *Stack {
 		LiveInterval:   opts.LiveInterval,
 		SessionMaxAge:  opts.SessionMaxAge,
 		TrustedProxies: opts.TrustedProxies,
+	}
+	if !opts.NoPublicURL {
+		st.Config.PublicURL = st.URL
+		simSrv.RegisterRedirectURI(st.URL + web.OpenIDCallbackPath)
 	}
 	if !opts.MemorySessions {
 		st.Redis = redistest.Start(t)
@@ -106,9 +118,8 @@ func Start(t testing.TB, opts Options) *Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.Server = httptest.NewServer(d.Server)
-	t.Cleanup(st.Server.Close)
-	st.URL = st.Server.URL
+	st.Server.Config.Handler = d.Server
+	st.Server.Start()
 	ms := httptest.NewServer(d.MetricsHandler())
 	t.Cleanup(ms.Close)
 	st.MetricsURL = ms.URL + "/metrics"

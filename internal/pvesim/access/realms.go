@@ -12,19 +12,32 @@ type Realm struct {
 	Type    string // "pam", "pve", "ldap", "ad" or "openid"
 	Comment string
 	Default bool // preselected in the login box; at most one realm
+	// OpenID is the section of an OpenID Connect realm (Type "openid");
+	// nil gives client id = the realm's name, no client key, the
+	// simulator's own provider and PVE's defaults.
+	OpenID *OpenIDConfig
 }
 
 // DefaultRealms returns the realms of every scenario: pam (the default),
 // pve, corp (an LDAP directory, simulated by the simulator's own user
-// table) and sso (OpenID Connect, where password sign-in is refused).
+// table) and sso (OpenID Connect through the simulator's own provider,
+// users named by their preferred_username and created on first sign-in;
+// password sign-in is refused, as in PVE).
 func DefaultRealms() []Realm {
 	return []Realm{
 		{Name: "pam", Type: "pam", Comment: PAMComment, Default: true},
 		{Name: "pve", Type: "pve", Comment: PVEComment},
 		{Name: "corp", Type: "ldap", Comment: "Corporate directory (LDAP)"},
-		{Name: "sso", Type: "openid", Comment: "Single sign-on (OpenID Connect)"},
+		{Name: "sso", Type: "openid", Comment: "Single sign-on (OpenID Connect)", OpenID: &OpenIDConfig{
+			ClientID: SSOClientID, ClientKey: SSOClientKey, Autocreate: true, UsernameClaim: "preferred_username"}},
 	}
 }
+
+// The sso realm's client at the simulator's provider.
+const (
+	SSOClientID  = "pve-sso"
+	SSOClientKey = "pve-sso-client-key"
+)
 
 // The comments PVE gives its two built-in realms when they have none.
 const (
@@ -69,6 +82,15 @@ func buildRealms(list []Realm) ([]RealmEntry, error) {
 		}
 		if r.Default {
 			defaults++
+		}
+		if r.Type == "openid" {
+			cfg := OpenIDConfig{ClientID: r.Name}
+			if r.OpenID != nil {
+				cfg = *r.OpenID
+			}
+			r.OpenID = &cfg
+		} else if r.OpenID != nil {
+			return nil, fmt.Errorf("realm %q: OpenID settings on a %s realm", r.Name, r.Type)
 		}
 		out = append(out, RealmEntry{Realm: r})
 	}

@@ -46,6 +46,8 @@ type account struct {
 	enabled     bool      // "enable" flag; disabled users cannot log in
 	expire      int64     // unix time after which the account is expired; 0 never
 	tfa         *tfaState // second factors; nil none
+
+	email, firstName, lastName string
 }
 
 // Directory is the users and realms of the cluster.

@@ -61,6 +61,9 @@
       }
     }
     form.addEventListener("submit", function () {
+      if (user.disabled) {
+        return; // an OpenID realm: no user name typed here
+      }
       try {
         if (box.checked) {
           window.localStorage.setItem(rememberKey, JSON.stringify({ username: user.value, realm: realm ? realm.value : "" }));
@@ -71,6 +74,37 @@
         // Storage may be disabled; remembering is a convenience.
       }
     });
+  }
+
+  // --- OpenID realms -------------------------------------------------------
+  // Choosing an OpenID realm hides (and disables, so they are not sent) the
+  // user name, password and remember fields, and the button names the
+  // realm: the person signs in on the realm's own page. Without the script
+  // the server decides by the realm's type alone.
+  function initRealmKind() {
+    var form = document.getElementById("login-form");
+    var realm = form && form.querySelector("#realm");
+    var button = form && form.querySelector("#sign-in");
+    if (!realm || !button) {
+      return;
+    }
+    var parts = ["#username", "#password", "[data-remember-user]"].map(function (sel) {
+      var input = form.querySelector(sel);
+      return input ? { input: input, field: input.closest(".field") || input } : null;
+    }).filter(Boolean);
+    var idle = button.textContent;
+    function apply() {
+      var opt = realm.options[realm.selectedIndex];
+      var openid = !!opt && opt.hasAttribute("data-openid");
+      parts.forEach(function (p) {
+        p.field.style.display = openid ? "none" : "";
+        p.input.disabled = openid;
+      });
+      button.textContent = openid ? "Sign in with " + opt.textContent : idle;
+      button.dataset.pendingText = openid ? "Redirecting..." : "Signing in...";
+    }
+    realm.addEventListener("change", apply);
+    apply();
   }
 
   // --- Navigation -------------------------------------------------------
@@ -345,6 +379,7 @@
   function init() {
     initPendingForms();
     initRemember();
+    initRealmKind();
     initLive();
     initActions();
   }
