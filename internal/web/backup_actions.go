@@ -91,7 +91,7 @@ func (s *Server) backupNow(w http.ResponseWriter, r *http.Request) error {
 			return s.renderError(w, r, http.StatusForbidden, "Forbidden",
 				fmt.Sprintf("You don't have permission to back up to storage %s (needs %s there and %s on %s).", f.Storage, privSpace, privBackup, containerLabel(t.VMID)))
 		}
-		return s.snapshotFailed(w, r, sess, t, "back up", err)
+		return s.snapshotFailed(w, r, sess, t, "back up", privBackup, err)
 	}
 	s.auditBackup(r, sess, t, "backup", f.Storage)
 	http.Redirect(w, r, taskURLBack(t.Node, upid, containerPath(t)+backupsAnchor), http.StatusSeeOther)
@@ -143,7 +143,7 @@ func (s *Server) backupAttributes(w http.ResponseWriter, r *http.Request) error 
 		return s.renderError(w, r, http.StatusForbidden, "Forbidden",
 			fmt.Sprintf("You don't have permission to change this backup (needs %s on its storage and %s on %s).", privSpace, privBackup, containerLabel(t.VMID)))
 	default:
-		return s.snapshotFailed(w, r, sess, t, "change backups of", err)
+		return s.snapshotFailed(w, r, sess, t, "change backups of", privSpace+" and "+privBackup, err)
 	}
 	s.auditBackup(r, sess, t, "attributes", volid)
 	s.setFlash(w, sess, t, "Saved the notes and protection of the backup.")
@@ -270,7 +270,7 @@ func (s *Server) deleteBackupConfirmed(w http.ResponseWriter, r *http.Request, s
 	}
 	upid, err := s.cfg.PVE.DeleteBackup(r.Context(), s.identity(sess), p.Target.Node, p.Row.VolID)
 	if err != nil {
-		return s.snapshotFailed(w, r, sess, p.Target, "delete backups of", err)
+		return s.snapshotFailed(w, r, sess, p.Target, "delete backups of", privSpace+" and "+privBackup, err)
 	}
 	s.auditBackup(r, sess, p.Target, "delete", p.Row.VolID)
 	http.Redirect(w, r, taskURLBack(p.Target.Node, upid, p.Back), http.StatusSeeOther)
@@ -328,7 +328,7 @@ func (s *Server) restoreConfirmed(w http.ResponseWriter, r *http.Request, sess s
 			s.render(w, r, http.StatusConflict, "backupconfirm", p)
 			return nil
 		}
-		return s.snapshotFailed(w, r, sess, p.Target, "restore backups of", err)
+		return s.snapshotFailed(w, r, sess, p.Target, "restore backups of", privAllocate+" (or "+privBackup+" over the container) and "+privSpace, err)
 	}
 	s.auditBackup(r, sess, p.Target, "restore", fmt.Sprintf("%s to %d", p.Row.VolID, o.VMID))
 	http.Redirect(w, r, taskURLBack(p.Target.Node, upid, p.Back), http.StatusSeeOther)

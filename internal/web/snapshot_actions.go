@@ -93,7 +93,7 @@ func (s *Server) takeSnapshot(w http.ResponseWriter, r *http.Request) error {
 	}
 	upid, err := s.cfg.PVE.TakeSnapshot(r.Context(), id, t.Node, t.VMID, name, desc)
 	if err != nil {
-		return s.snapshotFailed(w, r, sess, t, "take snapshots of", err)
+		return s.snapshotFailed(w, r, sess, t, "take snapshots of", privSnapshot, err)
 	}
 	s.auditSnapshot(r, sess, t, "take", name)
 	http.Redirect(w, r, taskURLBack(t.Node, upid, containerPath(t)+snapshotsAnchor), http.StatusSeeOther)
@@ -141,7 +141,7 @@ func (s *Server) describeSnapshot(w http.ResponseWriter, r *http.Request) error 
 		return refuse(s.snapshotRefusal(r.Context(), sess, t, name))
 	}
 	if err != nil {
-		return s.snapshotFailed(w, r, sess, t, "change snapshots of", err)
+		return s.snapshotFailed(w, r, sess, t, "change snapshots of", privSnapshot, err)
 	}
 	s.auditSnapshot(r, sess, t, "describe", name)
 	s.setFlash(w, sess, t, fmt.Sprintf("Saved the description of snapshot “%s”.", name))
@@ -205,16 +205,16 @@ func (s *Server) snapshotOp(op string) func(http.ResponseWriter, *http.Request) 
 			return s.confirmSnapshotOp(w, r, sess, t, op, name)
 		}
 		var upid string
-		verb := "delete snapshots of"
+		verb, need := "delete snapshots of", privSnapshot
 		if op == "rollback" {
-			verb = "roll back"
+			verb, need = "roll back", privSnapshot+" or "+privRollback
 			start := r.PostForm.Get("start") == "1"
 			upid, err = s.cfg.PVE.RollbackSnapshot(r.Context(), id, t.Node, t.VMID, name, start)
 		} else {
 			upid, err = s.cfg.PVE.DeleteSnapshot(r.Context(), id, t.Node, t.VMID, name)
 		}
 		if err != nil {
-			return s.snapshotFailed(w, r, sess, t, verb, err)
+			return s.snapshotFailed(w, r, sess, t, verb, need, err)
 		}
 		s.auditSnapshot(r, sess, t, op, name)
 		http.Redirect(w, r, taskURLBack(t.Node, upid, back), http.StatusSeeOther)
@@ -296,7 +296,8 @@ func valueOrNone(v string) string {
 }
 
 // snapshotFailed answers a snapshot call PVE refused, in words.
-func (s *Server) snapshotFailed(w http.ResponseWriter, r *http.Request, sess session.Session, t target, verb string, err error) error {
+// need names the privileges PVE asks for, for the 403 message.
+func (s *Server) snapshotFailed(w http.ResponseWriter, r *http.Request, sess session.Session, t target, verb, need string, err error) error {
 	s.log.Warn("audit: snapshot", "request_id", requestID(r.Context()), "user", sess.Username, "node", t.Node,
 		"vmid", t.VMID, "outcome", "refused", "err", err)
 	label := containerLabel(t.VMID)
@@ -306,12 +307,8 @@ func (s *Server) snapshotFailed(w http.ResponseWriter, r *http.Request, sess ses
 		s.toLogin(w, r, "expired")
 		return nil
 	case lxc.EForbidden:
-		priv := privSnapshot
-		if verb == "roll back" {
-			priv = privSnapshot + " or " + privRollback
-		}
 		return s.renderError(w, r, http.StatusForbidden, "Forbidden",
-			fmt.Sprintf("You don't have permission to %s %s (needs %s).", verb, label, priv))
+			fmt.Sprintf("You don't have permission to %s %s (needs %s).", verb, label, need))
 	case lxc.ENodeOffline:
 		return s.renderError(w, r, http.StatusBadGateway, "Node offline",
 			fmt.Sprintf("Node %s is offline, so %s cannot be reached right now.", t.Node, label))
