@@ -21,7 +21,7 @@ import (
 const backupsAnchor = "#backups"
 
 var (
-	storageIDPattern = regexp.MustCompile(`^(?i)[a-z][a-z0-9\-_.]*[a-z0-9]$`)
+	backupStorageIDRe = regexp.MustCompile(`^(?i)[a-z][a-z0-9\-_.]*[a-z0-9]$`)
 	backupVolIDRe    = regexp.MustCompile(`^(?i)[a-z][a-z0-9\-_.]*[a-z0-9]:backup/vzdump-lxc-\d+-\d{4}_\d{2}_\d{2}-\d{2}_\d{2}_\d{2}\.tar(\.(zst|gz|lzo))?$`)
 )
 
@@ -72,7 +72,7 @@ func (s *Server) backupNow(w http.ResponseWriter, r *http.Request) error {
 	f := backupForm{Storage: r.PostForm.Get("storage"), Mode: r.PostForm.Get("mode"), Compress: r.PostForm.Get("compress"),
 		Notes: strings.TrimSpace(strings.ReplaceAll(r.PostForm.Get("notes"), "\r\n", "\n")), Protected: r.PostForm.Get("protected") == "1"}
 	switch {
-	case !storageIDPattern.MatchString(f.Storage):
+	case !backupStorageIDRe.MatchString(f.Storage):
 		f.Error = "Choose a storage for the backup."
 	case f.Mode != "snapshot" && f.Mode != "suspend" && f.Mode != "stop":
 		f.Error = "Choose a backup mode."
@@ -288,7 +288,7 @@ func (s *Server) restoreConfirmed(w http.ResponseWriter, r *http.Request, sess s
 		switch {
 		case !p.Can.RestoreOver:
 			return s.renderError(w, r, http.StatusForbidden, "Forbidden",
-				fmt.Sprintf("You don't have permission to restore over %s (needs %s or %s).", containerLabel(p.Target.VMID), privAllocate, privBackup))
+				fmt.Sprintf("You don't have permission to restore over %s (needs %s or %s).", containerLabel(p.Target.VMID), privVMAllocate, privBackup))
 		case p.CT.Running():
 			p.Error = fmt.Sprintf("%s is running. Stop it first: a restore replaces a stopped container only.", containerLabel(p.Target.VMID))
 		case p.Protection:
@@ -302,7 +302,7 @@ func (s *Server) restoreConfirmed(w http.ResponseWriter, r *http.Request, sess s
 		switch {
 		case !p.Can.RestoreNew || !p.Row.CanEdit:
 			return s.renderError(w, r, http.StatusForbidden, "Forbidden",
-				fmt.Sprintf("You don't have permission to create a container from this backup (needs %s).", privAllocate))
+				fmt.Sprintf("You don't have permission to create a container from this backup (needs %s).", privVMAllocate))
 		case err != nil || n < 100 || n > 999999999:
 			p.Error = "Enter the new container's ID: a number from 100 to 999999999."
 		case !p.poolAllowed(p.Pool):
@@ -328,7 +328,7 @@ func (s *Server) restoreConfirmed(w http.ResponseWriter, r *http.Request, sess s
 			s.render(w, r, http.StatusConflict, "backupconfirm", p)
 			return nil
 		}
-		return s.snapshotFailed(w, r, sess, p.Target, "restore backups of", privAllocate+" (or "+privBackup+" over the container) and "+privSpace, err)
+		return s.snapshotFailed(w, r, sess, p.Target, "restore backups of", privVMAllocate+" (or "+privBackup+" over the container) and "+privSpace, err)
 	}
 	s.auditBackup(r, sess, p.Target, "restore", fmt.Sprintf("%s to %d", p.Row.VolID, o.VMID))
 	http.Redirect(w, r, taskURLBack(p.Target.Node, upid, p.Back), http.StatusSeeOther)

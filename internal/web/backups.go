@@ -18,7 +18,7 @@ import (
 // Backup privileges.
 const (
 	privBackup        = "VM.Backup"
-	privAllocate      = "VM.Allocate"
+	privVMAllocate    = "VM.Allocate"
 	privSpace         = "Datastore.AllocateSpace"
 	privStoreAllocate = "Datastore.Allocate"
 	privStoreAudit    = "Datastore.Audit"
@@ -216,7 +216,7 @@ func (v *backupsView) finish(p lxc.Permissions, ct lxc.Container) {
 	for _, sid := range v.Storages {
 		v.Hidden = v.Hidden && !access(sid)
 	}
-	v.NoPool = p.Has("/vms", privAllocate)
+	v.NoPool = p.Has("/vms", privVMAllocate)
 	v.Pools = allocatePools(p, ct.Pool)
 	newOK := v.NoPool || len(v.Pools) > 0
 	for _, e := range v.entries {
@@ -229,7 +229,7 @@ func (v *backupsView) finish(p lxc.Permissions, ct lxc.Container) {
 		}
 	}
 	v.Can = backupCan{Backup: len(v.Targets) > 0 && !ct.Template,
-		RestoreOver: len(v.Restore) > 0 && (onCT(privAllocate) || onCT(privBackup)),
+		RestoreOver: len(v.Restore) > 0 && (onCT(privVMAllocate) || onCT(privBackup)),
 		RestoreNew:  len(v.Restore) > 0 && newOK}
 	for i := range v.Rows {
 		r := &v.Rows[i]
@@ -260,7 +260,7 @@ func allocatePools(p lxc.Permissions, own string) []string {
 	var out []string
 	for path := range p {
 		name, ok := strings.CutPrefix(path, "/pool/")
-		if ok && name != "" && p.Has(path, privAllocate) {
+		if ok && name != "" && p.Has(path, privVMAllocate) {
 			out = append(out, name)
 		}
 	}

@@ -88,7 +88,7 @@ func TestAliceBacksUpAndRestoresAsNew(t *testing.T) {
 	r := postForm(t, st, c, "/containers/pve3/107/backups", url.Values{"storage": {"local"}, "mode": {"snapshot"},
 		"compress": {"zstd"}, "notes": {"before {{vmid}} moves"}, "protected": {"1"}})
 	loc := r.header.Get("Location")
-	if r.status != http.StatusSeeOther || !strings.Contains(loc, "?next="+url.QueryEscape("/containers/pve3/107#backups")) {
+	if r.status != http.StatusSeeOther || !strings.Contains(loc, "?back="+url.QueryEscape("/containers/pve3/107#backups")) {
 		t.Fatalf("backup: %d %q", r.status, loc)
 	}
 	// The container shows its backup lock meanwhile.

@@ -31,9 +31,10 @@ const maxSnapshotDescription = 8192
 // snapshotsAnchor is where the page's snapshots section starts.
 const snapshotsAnchor = "#snapshots"
 
-// taskURLBack is the task page of upid with a link back to the page back.
+// taskURLBack is the task page of upid with a link back to the page back
+// (?back=; the create branch's ?next= leads on by itself after success).
 func taskURLBack(node, upid, back string) string {
-	return "/tasks/" + url.PathEscape(node) + "/" + url.PathEscape(upid) + "?next=" + url.QueryEscape(back)
+	return "/tasks/" + url.PathEscape(node) + "/" + url.PathEscape(upid) + "?back=" + url.QueryEscape(back)
 }
 
 // readSnapshotForm parses a snapshot form and the target.

@@ -46,7 +46,7 @@ func taskLocation(t *testing.T, r result, node string, vmid string) string {
 	t.Helper()
 	loc := r.header.Get("Location")
 	if r.status != http.StatusSeeOther || !strings.HasPrefix(loc, "/tasks/"+node+"/UPID") ||
-		!strings.HasSuffix(loc, "?next="+url.QueryEscape("/containers/"+node+"/"+vmid+"#snapshots")) {
+		!strings.HasSuffix(loc, "?back="+url.QueryEscape("/containers/"+node+"/"+vmid+"#snapshots")) {
 		t.Fatalf("want a 303 to the task page, got %d %q %.300s", r.status, loc, r.body)
 	}
 	return loc
@@ -266,8 +266,8 @@ func TestSnapshotFormsRefused(t *testing.T) {
 	loc := taskLocation(t, postForm(t, st, root, "/containers/pve1/101/snapshots", url.Values{"snapname": {"s1"}}), "pve1", "101")
 	base, _, _ := strings.Cut(loc, "?")
 	for _, next := range []string{"//evil.example/x", "https://evil.example/", `/containers/pve1/101\x`, "/sessions"} {
-		body := get(t, st, root, base+"?next="+url.QueryEscape(next)).body
-		mustContain(t, "task page with next="+next, body, `<a href="/">Back to containers</a>`)
-		mustNotContain(t, "task page with next="+next, body, "evil", `id="task-back"`)
+		body := get(t, st, root, base+"?back="+url.QueryEscape(next)).body
+		mustContain(t, "task page with back="+next, body, `<a href="/">Back to containers</a>`)
+		mustNotContain(t, "task page with back="+next, body, "evil", `id="task-back"`)
 	}
 }

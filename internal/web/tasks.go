@@ -32,7 +32,7 @@ type taskPage struct {
 	LogFrom int    `json:"-"`
 	LogNext int    `json:"-"`
 	LogURL  string `json:"-"`
-	// Back is the page the task was started from (?next=), "" for the list;
+	// Back is the page the task was started from (?back=), "" for the list;
 	// Open is the page of a container the task made (a restore).
 	Back string `json:"-"`
 	Open string `json:"-"`
@@ -155,7 +155,7 @@ func (s *Server) task(w http.ResponseWriter, r *http.Request) error {
 		p.OfferForceStop = action == lxc.ActionShutdown
 	}
 	s.describeTaskPage(r.Context(), s.identity(sess), t, &p)
-	p.Back = taskBack(r.URL.Query().Get("next"))
+	p.Back = taskBack(r.URL.Query().Get("back"))
 	if !t.Running && vmid > 0 {
 		if cur, err := s.cfg.PVE.ContainerStatus(r.Context(), s.identity(sess), node, vmid); err == nil {
 			p.Status = cur.Status

@@ -15,12 +15,12 @@ import (
 // text; the well-known ones are put in words here, anything else is shown
 // as PVE wrote it (escaped), like the power actions' reasons.
 
-// taskWords is how the task page speaks of one task type.
-type taskWords struct {
+// taskPhrase is how the task page speaks of one task type.
+type taskPhrase struct {
 	running, done, verb string // "Taking a snapshot of", "Snapshot taken of", "take a snapshot of"
 }
 
-var taskTypeWords = map[string]taskWords{
+var taskPhrases = map[string]taskPhrase{
 	"vzsnapshot":    {"Taking a snapshot of", "Took a snapshot of", "take a snapshot of"},
 	"vzdelsnapshot": {"Deleting a snapshot of", "Deleted a snapshot of", "delete the snapshot of"},
 	"vzrollback":    {"Rolling back", "Rolled back", "roll back"},
@@ -78,10 +78,10 @@ func exitReason(exit string) string {
 	return exit
 }
 
-// describeTask is the task page's message for the task types above; ok
+// phraseTask is the task page's message for the task types above; ok
 // is false for other types.
-func describeTask(taskType, label string, running, succeeded bool, exit string) (string, bool) {
-	w, ok := taskTypeWords[taskType]
+func phraseTask(taskType, label string, running, succeeded bool, exit string) (string, bool) {
+	w, ok := taskPhrases[taskType]
 	switch {
 	case !ok:
 		return "", false
@@ -93,13 +93,13 @@ func describeTask(taskType, label string, running, succeeded bool, exit string) 
 	return fmt.Sprintf("Could not %s %s: %s", w.verb, label, exitReason(exit)), true
 }
 
-// taskBack is where a task page links back to: ?next= when it is a path
+// taskBack is where a task page links back to: ?back= when it is a path
 // of this site's container pages, else "" (the container list).
-func taskBack(next string) string {
-	if !containerBackPath.MatchString(next) {
+func taskBack(back string) string {
+	if !containerBackPath.MatchString(back) {
 		return ""
 	}
-	return next
+	return back
 }
 
 // containerBackPath is a container page path with an optional fragment; nothing
@@ -124,7 +124,7 @@ func (s *Server) describeTaskPage(ctx context.Context, id lxc.Identity, t lxc.Ta
 			}
 		}
 	}
-	if msg, ok := describeTask(t.Type, containerLabel(p.VMID), t.Running, p.OK, exit); ok {
+	if msg, ok := phraseTask(t.Type, containerLabel(p.VMID), t.Running, p.OK, exit); ok {
 		p.Message = msg
 	}
 	if t.Type == "vzrestore" && p.OK {

@@ -2,7 +2,7 @@ package web
 
 import "testing"
 
-func TestDescribeTask(t *testing.T) {
+func TestPhraseTask(t *testing.T) {
 	tests := []struct {
 		typ         string
 		running, ok bool
@@ -23,7 +23,7 @@ func TestDescribeTask(t *testing.T) {
 		{"vzstart", false, false, "x", "", false},
 	}
 	for _, tc := range tests {
-		got, known := describeTask(tc.typ, "CT 101", tc.running, tc.ok, tc.exit)
+		got, known := phraseTask(tc.typ, "CT 101", tc.running, tc.ok, tc.exit)
 		if got != tc.want || known != tc.known {
 			t.Errorf("%s %q: %q %v, want %q %v", tc.typ, tc.exit, got, known, tc.want, tc.known)
 		}
