@@ -22,7 +22,7 @@ const backupsAnchor = "#backups"
 
 var (
 	backupStorageIDRe = regexp.MustCompile(`^(?i)[a-z][a-z0-9\-_.]*[a-z0-9]$`)
-	backupVolIDRe    = regexp.MustCompile(`^(?i)[a-z][a-z0-9\-_.]*[a-z0-9]:backup/vzdump-lxc-\d+-\d{4}_\d{2}_\d{2}-\d{2}_\d{2}_\d{2}\.tar(\.(zst|gz|lzo))?$`)
+	backupVolIDRe     = regexp.MustCompile(`^(?i)[a-z][a-z0-9\-_.]*[a-z0-9]:backup/vzdump-lxc-\d+-\d{4}_\d{2}_\d{2}-\d{2}_\d{2}_\d{2}\.tar(\.(zst|gz|lzo))?$`)
 )
 
 // maxBackupNotes bounds the notes (PVE's notes template takes 1024
