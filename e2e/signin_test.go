@@ -230,7 +230,7 @@ func TestNoCSPViolationsOnAnyPage(t *testing.T) {
 	b.do(t, chromedp.WaitVisible(chromedp.CSS("#containers")))
 	csp.check(t, b, "/ after sign-in")
 	vmid := eval[string](t, b, `document.querySelector('tr[data-status="running"] [data-testid="action-stop"]').closest('tr').dataset.vmid`)
-	node := eval[string](t, b, `document.querySelector('tr[data-vmid="`+vmid+`"] td:nth-child(3)').textContent`)
+	node := eval[string](t, b, `document.querySelector('tr[data-vmid="`+vmid+`"] a.ct-link').getAttribute('href').split('/')[2]`)
 	pages := []string{"/", "/?q=web&sort=name&dir=desc", "/sessions", "/no-such-page", "/login?reason=expired"}
 	for _, p := range pages {
 		b.do(t, chromedp.Navigate(st.URL+p), chromedp.WaitReady(chromedp.CSS("body")))

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lxc-manager/lxc-manager/internal/config"
+	"github.com/lxc-manager/lxc-manager/internal/jobs"
 	"github.com/lxc-manager/lxc-manager/internal/live"
 	"github.com/lxc-manager/lxc-manager/internal/metrics"
 	"github.com/lxc-manager/lxc-manager/internal/proxmox"
@@ -172,6 +173,8 @@ func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (_ *Dashboa
 		shared  live.Shared
 		limiter web.Limiter
 		claims  web.StepClaims
+		slots   jobs.Slots
+		bulk    jobs.Store
 		checks  = []web.Check{{Name: "pve", Ping: func(ctx context.Context) error {
 			_, err := pve.Realms(ctx) // answers without a sign-in
 			return err
@@ -182,6 +185,7 @@ func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (_ *Dashboa
 		store, counter = ms, ms
 		limiter = throttle.NewMemory(now)
 		claims = throttle.NewMemoryClaims(now)
+		slots, bulk = jobs.NewMemorySlots(nil), jobs.NewMemoryStore(nil)
 	} else {
 		rc, err := session.NewRedisClient(cfg.RedisURL)
 		if err != nil {
@@ -201,6 +205,7 @@ func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (_ *Dashboa
 		store, counter = rs, rs
 		limiter = throttle.NewRedis(rc)
 		claims = throttle.NewRedisClaims(rc, "tfa-used:")
+		slots, bulk = jobs.NewRedisSlots(rc), jobs.NewRedisStore(rc)
 		instance, err := session.NewID()
 		if err == nil {
 			err = deps.step("instance id", d)
@@ -230,6 +235,8 @@ func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (_ *Dashboa
 		Checks:             checks,
 		LiveShared:         shared,
 		PublicURL:          cfg.PublicURL,
+		BulkSlots:          slots,
+		BulkJobs:           bulk,
 	})
 	if err == nil {
 		err = deps.step("web server", d)

@@ -57,9 +57,10 @@ var allowedImports = []struct {
 	{"metrics", nil},
 	{"pveschema", nil},
 	{"loadtest", nil},
+	{"jobs", nil},
 	{"live", []string{"lxc"}},
 	{"proxmox", []string{"lxc"}},
-	{"web", []string{"lxc", "session", "throttle", "live", "metrics", "markdown"}},
+	{"web", []string{"lxc", "session", "throttle", "live", "metrics", "markdown", "jobs"}},
 }
 
 // exemptFromImportRules are the packages without an import rule, and why.

@@ -3,7 +3,6 @@ package pvesim
 import (
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 
 	js "github.com/lxc-manager/lxc-manager/internal/pvesim/jsonschema"
@@ -13,14 +12,14 @@ import (
 // Backups: POST /nodes/{node}/vzdump (pve-manager API2/VZDump.pm), and
 // deleting a backup or changing its notes and protection: DELETE and PUT
 // /nodes/{node}/storage/{storage}/content/{volume} (pve-storage
-// API2/Storage/Content.pm). Listing and restoring are in
-// api_backup_interim.go until the storage model of the create branch is
-// merged. The work is in package ops.
+// API2/Storage/Content.pm). The archives are listed with the storage's
+// other content (api_storage.go) and restored by create_vm with
+// restore=1 (api_create.go). The work is in package ops.
 
-// backupFormats are the formats of the backup parameters (pve-storage
-// parse_storage_id, verify_content; pve-guest-common's backup-fleecing,
-// backup-performance and prune-backups property strings; pve-common's
-// email-or-username; pve-access-control's pool names).
+// backupFormats are the formats of the backup parameters of their own
+// (pve-guest-common's backup-fleecing, backup-performance and
+// prune-backups property strings; pve-common's email-or-username);
+// storage IDs, content types and pool names are storageFormats'.
 func backupFormats() js.Registry {
 	propString := func(keys map[string]string) func(string) string {
 		return func(v string) string {
@@ -39,30 +38,7 @@ func backupFormats() js.Registry {
 			return ""
 		}
 	}
-	contents := map[string]bool{"images": true, "rootdir": true, "vztmpl": true, "iso": true, "backup": true,
-		"snippets": true, "import": true, "none": true}
 	return js.Registry{
-		"pve-storage-id": func(v string) string {
-			if len(v) < 2 {
-				return fmt.Sprintf("storage ID '%s' cannot be shorter than 2 characters\n", v)
-			}
-			if !storageIDPattern.MatchString(v) {
-				return fmt.Sprintf("storage ID '%s' contains illegal characters\n", v)
-			}
-			return ""
-		},
-		"pve-storage-content": func(v string) string {
-			if !contents[v] {
-				return fmt.Sprintf("invalid content type '%s'\n", v)
-			}
-			return ""
-		},
-		"pve-poolid": func(v string) string {
-			if !poolIDPattern.MatchString(v) {
-				return fmt.Sprintf("pool name '%s' contains invalid characters\n", v)
-			}
-			return ""
-		},
 		"email-or-username": func(v string) string {
 			if v == "" || strings.ContainsAny(v, " \t") {
 				return fmt.Sprintf("value '%s' does not look like a valid email address or user name\n", v)
@@ -75,12 +51,6 @@ func backupFormats() js.Registry {
 			"keep-daily": "int", "keep-weekly": "int", "keep-monthly": "int", "keep-yearly": "int"}),
 	}
 }
-
-var (
-	storageIDPattern = regexp.MustCompile(`^(?i)[a-z][a-z0-9\-_.]*[a-z0-9]$`)
-	poolIDPattern    = regexp.MustCompile(`^[A-Za-z0-9.\-_]+(?:/[A-Za-z0-9.\-_]+){0,2}$`)
-	storageIDParam   = prop{Type: "string", Format: "pve-storage-id"}
-)
 
 // vzdumpSchema is vzdump's parameters in the simulated version.
 func (s *Sim) vzdumpSchema() schema {

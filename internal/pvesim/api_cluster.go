@@ -202,16 +202,14 @@ func (s *Sim) clusterResources(c *call) (any, error) {
 	}
 
 	if typ == "" || typ == "storage" {
-		var lvmUsed map[*state.Node]int64
-		for _, sd := range s.cluster.Storages {
+		var usage map[string]int64
+		for i := range s.cluster.Storages {
+			sd := &s.cluster.Storages[i]
 			if !s.acl.Can(c.user, "/storage/"+sd.ID, "Datastore.Audit") {
 				continue
 			}
-			if sd.Type == "lvmthin" && lvmUsed == nil {
-				lvmUsed = map[*state.Node]int64{}
-				for _, g := range s.cluster.Order {
-					lvmUsed[g.Node] += g.DiskBytes / 3
-				}
+			if usage == nil {
+				usage = s.cluster.StorageUsage()
 			}
 			for _, n := range nodes {
 				e := map[string]any{
@@ -221,13 +219,8 @@ func (s *Sim) clusterResources(c *call) (any, error) {
 				}
 				if _, fresh := n.Broadcast(now); fresh {
 					e["status"] = "available"
-					if sd.Type == "lvmthin" {
-						e["maxdisk"] = int64(n.Index%3+3) * 512 * gib
-						e["disk"] = lvmUsed[n] + 12*gib
-					} else {
-						e["maxdisk"] = n.MaxDisk
-						e["disk"] = n.Disk
-					}
+					e["maxdisk"] = s.cluster.StorageTotal(sd, n)
+					e["disk"] = s.cluster.StorageUsed(usage, sd, n)
 				}
 				out = append(out, e)
 			}

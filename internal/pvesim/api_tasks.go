@@ -159,16 +159,17 @@ type TaskInfo struct {
 	Type       string // "vzstart", "vzstop", "vzshutdown", "vzreboot", "resize"
 	ID         string // the vmid
 	User       string
-	Status     string // "running" or "stopped"
-	ExitStatus string // "OK" or the error; "" while running
-	Start      time.Time
+	Status     string    // "running" or "stopped"
+	ExitStatus string    // "OK" or the error; "" while running
+	Start      time.Time // whole seconds, as in the UPID
+	Began      time.Time // the exact instant the task was forked
 	End        time.Time // zero while running
 	Log        []string  // the log as GET .../log would show it, without "no content"
 }
 
 func taskInfo(t *tasks.Task, now time.Time) TaskInfo {
 	ti := TaskInfo{UPID: t.UPID, Node: t.Node.Name, Type: t.Type, ID: t.ID, User: t.User,
-		Status: "running", Start: t.Start, Log: t.LinesAt(now)}
+		Status: "running", Start: t.Start, Began: t.Began, Log: t.LinesAt(now)}
 	if t.Done {
 		ti.Status, ti.ExitStatus, ti.End = "stopped", t.Exit, t.End
 	}

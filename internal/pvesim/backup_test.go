@@ -143,8 +143,8 @@ func TestVzdumpErrors(t *testing.T) {
 	mustDo(t, e.sim.SetACL("/storage/local", "auditor@pve", "StoreOnly", true))
 	mustDo(t, e.sim.SetLock(108, "snapshot"))
 
-	e.post("alice@pve", "/nodes/pve1/vzdump", url.Values{"vmid": {"108"}, "storage": {"local"}}).
-		wantError(t, 403, "Permission check failed (/storage/local, Datastore.AllocateSpace)")
+	e.post("alice@pve", "/nodes/pve1/vzdump", url.Values{"vmid": {"108"}, "storage": {"nfs"}}).
+		wantError(t, 403, "Permission check failed (/storage/nfs, Datastore.AllocateSpace)")
 	bad := e.post("root@pam", "/nodes/pve1/vzdump", url.Values{"vmid": {"108"}, "protected": {"1"}})
 	if bad.code != 400 || !strings.Contains(bad.body, "missing property required by 'protected'") {
 		t.Errorf("protected without storage: %d %s", bad.code, bad.body)

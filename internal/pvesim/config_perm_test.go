@@ -14,6 +14,7 @@ func TestConfigPutPermissions(t *testing.T) {
 	// VM.Config.Memory on 107; net has VM.Config.Network (and SDN.Use
 	// on vmbr0) on 107.
 	e.addUser("dave@pve", "PVEVMAdmin", "/pool/dev")
+	e.addUser("vmuser@pve", "PVEVMUser", "/pool/dev")
 	mustDo(t, e.sim.AddRole("MemOnly", "VM.Config.Memory", "VM.Audit"))
 	e.addUser("mem@pve", "MemOnly", "/vms/107")
 	mustDo(t, e.sim.AddRole("NetOnly", "VM.Config.Network"))
@@ -29,9 +30,9 @@ func TestConfigPutPermissions(t *testing.T) {
 		form       url.Values
 		msg        string // "" for success
 	}{
-		{"alice has no config privilege", "alice@pve", "pve3", 107, url.Values{"memory": {"1024"}},
+		{"a VM user has no config privilege", "vmuser@pve", "pve3", 107, url.Values{"memory": {"1024"}},
 			"Permission check failed (/vms/107, " + any5 + ")"},
-		{"nor for a missing CT", "alice@pve", "pve3", 4242, url.Values{"memory": {"1024"}},
+		{"nor for a missing CT", "vmuser@pve", "pve3", 4242, url.Values{"memory": {"1024"}},
 			"Permission check failed (/vms/4242, " + any5 + ")"},
 		{"dave in his pool", "dave@pve", "pve3", 107, url.Values{"memory": {"1024"}, "cores": {"2"}, "onboot": {"1"}}, ""},
 		{"dave outside his pool", "dave@pve", "pve1", 101, url.Values{"memory": {"1024"}},

@@ -15,6 +15,7 @@ var upidShape = regexp.MustCompile(`^UPID:([a-zA-Z0-9][a-zA-Z0-9\-]*):([0-9A-F]{
 func TestVisibility(t *testing.T) {
 	t.Parallel()
 	e := startCluster(t, Options{})
+	e.addUser("vmuser@pve", "PVEVMUser", "/pool/dev")
 	all := []int{100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 150, 9000}
 	tests := []struct {
 		user       string
@@ -27,7 +28,8 @@ func TestVisibility(t *testing.T) {
 	}{
 		{"root@pam", all, []int{105, 106, 107, 112}, true, true, true, []string{"dev", "prod"}},
 		{"auditor@pve", all, []int{105, 106, 107, 112}, true, true, true, []string{"dev", "prod"}},
-		{"alice@pve", []int{106, 107, 108, 109, 150}, []int{106, 107}, false, false, false, nil},
+		{"alice@pve", []int{106, 107, 108, 109, 150}, []int{106, 107}, false, false, true, nil},
+		{"vmuser@pve", []int{106, 107, 108, 109, 150}, []int{106, 107}, false, false, false, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.user, func(t *testing.T) {
@@ -667,7 +669,7 @@ func TestAccessPermissions(t *testing.T) {
 	t.Parallel()
 	e := startCluster(t, Options{})
 	alice := e.get("alice@pve", "/access/permissions").object(t)
-	if got := strings.Join(sortedKeys(alice), " "); got != "/pool/dev /vms/106 /vms/107 /vms/108 /vms/109 /vms/150" {
+	if got := strings.Join(sortedKeys(alice), " "); got != "/pool/dev /sdn/zones/localnetwork /storage/local /storage/local-lvm /vms/106 /vms/107 /vms/108 /vms/109 /vms/150" {
 		t.Errorf("alice's paths %s", got)
 	}
 	pool := alice["/pool/dev"].(map[string]any)
@@ -675,7 +677,18 @@ func TestAccessPermissions(t *testing.T) {
 	if pool["VM.PowerMgmt"] != float64(1) || vm["VM.PowerMgmt"] != float64(0) || vm["VM.Audit"] != float64(0) {
 		t.Errorf("flags: pool %v, vm %v", pool, vm)
 	}
-	if _, has := vm["VM.Allocate"]; has {
+	if pool["VM.Allocate"] != float64(1) || vm["VM.Allocate"] != float64(0) {
+		t.Errorf("PVEVMAdmin has VM.Allocate: pool %v, vm %v", pool, vm)
+	}
+	if st := alice["/storage/local-lvm"].(map[string]any); st["Datastore.AllocateSpace"] != float64(1) {
+		t.Errorf("alice on local-lvm: %v", st)
+	}
+	e.addUser("vmuser@pve", "PVEVMUser", "/pool/dev")
+	vmuser := e.get("vmuser@pve", "/access/permissions").object(t)
+	if got := strings.Join(sortedKeys(vmuser), " "); got != "/pool/dev /vms/106 /vms/107 /vms/108 /vms/109 /vms/150" {
+		t.Errorf("vmuser's paths %s", got)
+	}
+	if _, has := vmuser["/vms/107"].(map[string]any)["VM.Allocate"]; has {
 		t.Error("PVEVMUser has no VM.Allocate")
 	}
 	one := e.get("alice@pve", "/access/permissions?path=/vms/101").object(t)

@@ -57,6 +57,7 @@ func TestResizeRefusals(t *testing.T) {
 	e.addUser("disk@pve", "DiskOnly", "/vms/108")
 	mustDo(t, e.sim.AddRole("DiskOpts", "VM.Config.Disk", "VM.Config.Options"))
 	e.addUser("opts@pve", "DiskOpts", "/vms/108")
+	e.addUser("vmuser@pve", "PVEVMUser", "/pool/dev")
 	mustDo(t, e.sim.SetLock(107, "snapshot"))
 	digest := e.config("root@pam", "pve1", 108, "")["digest"].(string)
 	mustDo(t, e.sim.SetConfig(108, "onboot", "1"))
@@ -81,7 +82,7 @@ func TestResizeRefusals(t *testing.T) {
 		{name: "bad size", vmid: 108, form: url.Values{"disk": {"rootfs"}, "size": {"-1G"}},
 			errors: map[string]string{"size": "value does not match the regex pattern"}},
 		{name: "bad disk", vmid: 108, form: url.Values{"disk": {"mp256"}, "size": {"1G"}}, code: 400},
-		{name: "alice has no VM.Config.Disk", user: "alice@pve", vmid: 108, form: url.Values{"disk": {"rootfs"}, "size": {"+1G"}},
+		{name: "a VM user has no VM.Config.Disk", user: "vmuser@pve", vmid: 108, form: url.Values{"disk": {"rootfs"}, "size": {"+1G"}},
 			code: 403, msg: "Permission check failed (/vms/108, VM.Config.Disk)"},
 		{name: "the handler wants VM.Config.Options too", user: "disk@pve", vmid: 108, form: url.Values{"disk": {"rootfs"}, "size": {"+1G"}},
 			code: 403, msg: "Permission check failed (/vms/108, VM.Config.Options)"},

@@ -28,6 +28,10 @@ type route struct {
 	checkPrivs []string
 	// checkAny: one of checkPrivs is enough (PVE's "any => 1").
 	checkAny bool
+	// checkExpr is a composite check as the schema spells it, e.g.
+	// ["and", ["perm", ...], ["or", ...]] (check.go); it replaces
+	// checkPath and checkPrivs.
+	checkExpr []any
 	// proxyTo names the parameter holding the node the call is forwarded
 	// to (PVE's proxyto => 'node'); "" for calls answered by any node.
 	proxyTo string
@@ -48,6 +52,9 @@ func (rt *route) key() string { return rt.method + " " + rt.path }
 
 // checkPerm runs the declarative permission check for c.
 func (rt *route) checkPerm(c *call) error {
+	if rt.checkExpr != nil {
+		return c.s.evalCheck(c, rt.checkExpr)
+	}
 	if rt.checkPath == "" {
 		return nil
 	}
@@ -190,7 +197,11 @@ func (s *Sim) buildRoutes() *router {
 	s.taskRoutes(rr)
 	s.snapshotRoutes(rr)
 	s.backupRoutes(rr)
-	s.backupInterimRoutes(rr)
 	s.consoleRoutes(rr)
+	s.storageRoutes(rr)
+	s.aplinfoRoutes(rr)
+	s.networkRoutes(rr)
+	s.poolRoutes(rr)
+	s.createRoutes(rr)
 	return rr
 }

@@ -16,7 +16,10 @@ import (
 // (passwords as in a fresh lab) and the pools "dev" and "prod":
 //
 //	root@pam     "proxmox"       root, passes every check (no ACL entry needed)
-//	alice@pve    "alice-pass"    PVEVMUser on /pool/dev (propagating)
+//	alice@pve    "alice-pass"    PVEVMAdmin on /pool/dev, PVEDatastoreUser on
+//	                             /storage/local and /storage/local-lvm, PVESDNUser
+//	                             on /sdn/zones/localnetwork (all propagating):
+//	                             she may create containers in pool dev only
 //	auditor@pve  "auditor-pass"  PVEAuditor on / (propagating)
 //	carol@corp   "carol-pass"    PVEAuditor on / (an LDAP realm user)
 //	bob@pve      "bob-pass"      PVEVMUser on /pool/dev; TOTP (DemoTOTPSecret)
@@ -96,7 +99,10 @@ func scenarioUsers() []User {
 
 func scenarioACLs() []scenarioACL {
 	return []scenarioACL{
-		{"/pool/dev", "alice@pve", "PVEVMUser"},
+		{"/pool/dev", "alice@pve", "PVEVMAdmin"},
+		{"/storage/local", "alice@pve", "PVEDatastoreUser"},
+		{"/storage/local-lvm", "alice@pve", "PVEDatastoreUser"},
+		{"/sdn/zones/localnetwork", "alice@pve", "PVESDNUser"},
 		{"/", "auditor@pve", "PVEAuditor"},
 		{"/", "carol@corp", "PVEAuditor"},
 		{"/pool/dev", "bob@pve", "PVEVMUser"},
@@ -138,6 +144,7 @@ func (sc *scenario) build(s *Sim) error {
 			return err
 		}
 	}
+	seedStorage(s)
 	if sc.guests == nil {
 		return nil
 	}

@@ -243,6 +243,7 @@ func New(opts Options) (*Sim, error) {
 	if s.providerUsers == nil {
 		s.providerUsers = DefaultProviderUsers()
 	}
+	s.formats = s.formats.With(storageFormats())
 	s.routes = s.buildRoutes()
 	return s, nil
 }

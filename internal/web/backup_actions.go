@@ -20,9 +20,10 @@ import (
 // backupsAnchor is where the page's backups section starts.
 const backupsAnchor = "#backups"
 
+// backupVolIDRe is a container backup's volid (storage IDs as
+// storageIDPattern).
 var (
-	backupStorageIDRe = regexp.MustCompile(`^(?i)[a-z][a-z0-9\-_.]*[a-z0-9]$`)
-	backupVolIDRe     = regexp.MustCompile(`^(?i)[a-z][a-z0-9\-_.]*[a-z0-9]:backup/vzdump-lxc-\d+-\d{4}_\d{2}_\d{2}-\d{2}_\d{2}_\d{2}\.tar(\.(zst|gz|lzo))?$`)
+	backupVolIDRe = regexp.MustCompile(`^(?i)[a-z][a-z0-9\-_.]*[a-z0-9]:backup/vzdump-lxc-\d+-\d{4}_\d{2}_\d{2}-\d{2}_\d{2}_\d{2}\.tar(\.(zst|gz|lzo))?$`)
 )
 
 // maxBackupNotes bounds the notes (PVE's notes template takes 1024
@@ -72,7 +73,7 @@ func (s *Server) backupNow(w http.ResponseWriter, r *http.Request) error {
 	f := backupForm{Storage: r.PostForm.Get("storage"), Mode: r.PostForm.Get("mode"), Compress: r.PostForm.Get("compress"),
 		Notes: strings.TrimSpace(strings.ReplaceAll(r.PostForm.Get("notes"), "\r\n", "\n")), Protected: r.PostForm.Get("protected") == "1"}
 	switch {
-	case !backupStorageIDRe.MatchString(f.Storage):
+	case !storageIDPattern.MatchString(f.Storage):
 		f.Error = "Choose a storage for the backup."
 	case f.Mode != "snapshot" && f.Mode != "suspend" && f.Mode != "stop":
 		f.Error = "Choose a backup mode."

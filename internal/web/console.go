@@ -161,9 +161,7 @@ func (s *Server) consoleCheck(ctx context.Context, sess session.Session, t targe
 		return ct, stateOf(perr), perr
 	}
 	ct.Node = t.Node
-	if snap, ok := s.live.Latest(sess.Username, 10*s.liveInterval()); ok {
-		mergeOverview(snap, &ct)
-	}
+	s.mergeOverview(sess, &ct)
 	switch {
 	case !perms.CanOnContainer(t.VMID, ct.Pool, privConsole):
 		return ct, consoleForbidden, nil

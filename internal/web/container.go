@@ -34,6 +34,8 @@ const recentTasks = 15
 // containerCan says what the viewer may change on one container.
 type containerCan struct {
 	Power, CPU, Memory, Network, Options, Disk bool
+	// Allocate (convert, delete) and Clone decide the ct-manage buttons.
+	Allocate, Clone bool
 }
 
 // Any reports whether the viewer may change anything at all.
@@ -42,7 +44,8 @@ func (c containerCan) Any() bool { return c.CPU || c.Memory || c.Network || c.Op
 func canOn(p lxc.Permissions, vmid int, pool string) containerCan {
 	has := func(priv string) bool { return p.CanOnContainer(vmid, pool, priv) }
 	return containerCan{Power: has(privPower), CPU: has(privCPU), Memory: has(privMemory),
-		Network: has(privNetwork), Options: has(privOptions), Disk: has(privDisk)}
+		Network: has(privNetwork), Options: has(privOptions), Disk: has(privDisk),
+		Allocate: has(privAllocate), Clone: has(privClone)}
 }
 
 // ipAddr is one address shown on the container page.
@@ -217,7 +220,7 @@ func (s *Server) loadContainer(ctx context.Context, sess session.Session, t targ
 	v.CT.Node = t.Node
 	perms := snap.Perms
 	if snap.Err == nil {
-		mergeOverview(snap, &v.CT)
+		overviewInto(snap, &v.CT)
 	} else if p, err := s.cfg.PVE.Permissions(ctx, id, lxc.VMPath(t.VMID)); err == nil {
 		perms = p // PVE resolves the pool itself for one path
 	} else {
@@ -269,9 +272,17 @@ func (s *Server) classifyMissing(ctx context.Context, sess session.Session, t ta
 	return &lxc.Error{Code: lxc.ENotFound, Message: msgCTNotFound(t), Err: err}
 }
 
-// mergeOverview adds what only the cluster overview knows (the pool, tags
+// mergeOverview adds what only the cluster overview knows (the pool, tags)
+// from the viewer's live snapshot, when a page of theirs keeps one fresh.
+func (s *Server) mergeOverview(sess session.Session, ct *lxc.Container) {
+	if snap, ok := s.live.Latest(sess.Username, 10*s.liveInterval()); ok {
+		overviewInto(snap, ct)
+	}
+}
+
+// overviewInto adds what only the cluster overview knows (the pool, tags
 // as PVE lists them) from the viewer's snapshot.
-func mergeOverview(snap live.Snapshot, ct *lxc.Container) {
+func overviewInto(snap live.Snapshot, ct *lxc.Container) {
 	for _, c := range snap.Containers {
 		if c.VMID == ct.VMID {
 			ct.Pool = c.Pool

@@ -20,6 +20,8 @@ type containersPage struct {
 	Query   listQuery
 	Version lxc.Version
 	Live    liveView
+	// CanCreate shows "New container" (VM.Allocate somewhere, create.go).
+	CanCreate bool
 }
 
 // liveView is the part of the page that live updates replace.
@@ -246,6 +248,7 @@ func (s *Server) containers(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := containersPage{Query: q, Version: version, Live: buildLiveView(snap, q)}
 	p.Live.addBackups(ages, snap.Perms, s.cfg.Now())
+	p.CanCreate = provisionPerms{perms: snap.Perms, root: sess.Username == "root@pam"}.canCreate()
 	s.render(w, r, http.StatusOK, "containers", p)
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lxc-manager/lxc-manager/internal/jobs"
 	"github.com/lxc-manager/lxc-manager/internal/live"
 	"github.com/lxc-manager/lxc-manager/internal/lxc"
 	"github.com/lxc-manager/lxc-manager/internal/metrics"
@@ -60,8 +61,19 @@ type PVE interface {
 	DeleteBackup(ctx context.Context, id lxc.Identity, node, volid string) (string, error)
 	UpdateBackup(ctx context.Context, id lxc.Identity, node, volid string, notes *string, protected *bool) error
 	Restore(ctx context.Context, id lxc.Identity, node string, o lxc.RestoreOptions) (string, error)
-	NextID(ctx context.Context, id lxc.Identity) (int, error)
 	OpenConsole(ctx context.Context, id lxc.Identity, node string, vmid int) (lxc.Console, error)
+	Storages(ctx context.Context, id lxc.Identity, node, content string) ([]lxc.Storage, error)
+	StorageContent(ctx context.Context, id lxc.Identity, node, storage, content string) ([]lxc.Volume, error)
+	Appliances(ctx context.Context, id lxc.Identity, node string) ([]lxc.Appliance, error)
+	Bridges(ctx context.Context, id lxc.Identity, node string) ([]lxc.Bridge, error)
+	Pools(ctx context.Context, id lxc.Identity) ([]lxc.Pool, error)
+	NextID(ctx context.Context, id lxc.Identity) (int, error)
+	VMIDFree(ctx context.Context, id lxc.Identity, vmid int) (bool, error)
+	CreateContainer(ctx context.Context, id lxc.Identity, node string, spec lxc.CreateSpec) (string, error)
+	CloneContainer(ctx context.Context, id lxc.Identity, node string, vmid int, spec lxc.CloneSpec) (string, error)
+	ConvertToTemplate(ctx context.Context, id lxc.Identity, node string, vmid int) error
+	DestroyContainer(ctx context.Context, id lxc.Identity, node string, vmid int, opts lxc.DestroyOptions) (string, error)
+	DownloadTemplate(ctx context.Context, id lxc.Identity, node, storage, template string) (string, error)
 }
 
 // Limiter reserves sign-in attempts against several counters at once
@@ -146,6 +158,14 @@ type Config struct {
 	// (PUBLIC_URL, no trailing slash). OpenID sign-ins send providers
 	// back to PublicURL + "/login/openid"; without it they cannot start.
 	PublicURL string
+	// BulkSlots bounds the PVE tasks of bulk actions per person across
+	// instances; BulkJobs keeps their progress for every instance to
+	// show (nil: in this process only).
+	BulkSlots jobs.Slots
+	BulkJobs  jobs.Store
+	// BulkPoll is how often, at most, a bulk action asks PVE about a
+	// running task (1 s; it asks sooner at first).
+	BulkPoll time.Duration
 }
 
 // Check is one dependency /readyz asks: Redis, PVE.
@@ -171,6 +191,7 @@ type Server struct {
 	handler     http.Handler
 	// backupAgesCache keeps each user's newest backups (lastbackup.go).
 	backupAgesCache backupAgeCache
+	bulk            *bulkRunner // bulk actions running on this instance
 }
 
 // New checks cfg, parses the templates and builds the routes.
@@ -211,6 +232,7 @@ func New(cfg Config) (*Server, error) {
 	s.ctLive = live.NewKeyed(s.fetchContainerLive, live.Options{Interval: cfg.LiveInterval, Logger: cfg.Logger, Shared: cfg.LiveShared})
 	s.streams = newStreamRegistry(cfg.LiveStreamsPerSession, cfg.LiveStreamsPerUser, s.liveInterval(), s.streamSessionEnded)
 	s.consoles = newConsoleHub(s)
+	s.bulk = s.newBulkRunner()
 	s.handler = s.routes()
 	return s, nil
 }
@@ -218,6 +240,7 @@ func New(cfg Config) (*Server, error) {
 // Close stops the live pollers and the session checks of open event
 // streams, and ends the streams.
 func (s *Server) Close() {
+	s.bulk.close()
 	s.live.Close()
 	s.ctLive.Close()
 	s.streams.close()

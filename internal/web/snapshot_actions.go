@@ -32,7 +32,7 @@ const maxSnapshotDescription = 8192
 const snapshotsAnchor = "#snapshots"
 
 // taskURLBack is the task page of upid with a link back to the page back
-// (?back=; the create branch's ?next= leads on by itself after success).
+// (?back=; a provisioning task's ?next= leads on by itself after success).
 func taskURLBack(node, upid, back string) string {
 	return "/tasks/" + url.PathEscape(node) + "/" + url.PathEscape(upid) + "?back=" + url.QueryEscape(back)
 }

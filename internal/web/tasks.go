@@ -24,6 +24,10 @@ type taskPage struct {
 	// (it ran out of time, the container is locked, ...): the page then
 	// offers a forced stop.
 	OfferForceStop bool `json:"offerForceStop"`
+	// Title heads the page (provisioning tasks; "CT <vmid>" when empty).
+	Title string `json:"-"`
+	// Next is where the page leads once the task ended well (tasknext.go).
+	Next string `json:"next,omitempty"`
 	// Log is the end of the finished task's log, as PVE wrote it (shown on
 	// the task page, escaped, like PVE's own task viewer does).
 	Log []string `json:"-"`
@@ -154,8 +158,18 @@ func (s *Server) task(w http.ResponseWriter, r *http.Request) error {
 		p.Message = fmt.Sprintf("Could not %s %s: %s", verb, label, t.ExitStatus)
 		p.OfferForceStop = action == lxc.ActionShutdown
 	}
+	if words, ok := describeTask(t); ok {
+		p.Title, p.Message = words.title, words.message(t)
+	}
 	s.describeTaskPage(r.Context(), s.identity(sess), t, &p)
 	p.Back = taskBack(r.URL.Query().Get("back"))
+	if next := taskNext(r.URL.Query().Get("next")); next != "" && !t.Running && p.OK {
+		if !wantsJSON(r) {
+			http.Redirect(w, r, next, http.StatusSeeOther)
+			return nil
+		}
+		p.Next = next
+	}
 	if !t.Running && vmid > 0 {
 		if cur, err := s.cfg.PVE.ContainerStatus(r.Context(), s.identity(sess), node, vmid); err == nil {
 			p.Status = cur.Status

@@ -2,7 +2,6 @@ package ops
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -14,15 +13,12 @@ import (
 // index, delete, updateattributes; Storage.pm check_volume_access,
 // update_volume_attribute, vdisk_free).
 
-// storageIDRe is pve-storage-id, the storage part of a volid.
-var storageIDRe = regexp.MustCompile(`^(?i)[a-z][a-z0-9\-_.]*[a-z0-9]$`)
-
 // RealVolumeID is Content.pm's real_volume_id: the volid from the
 // storage in the path and the volume ("<sid>:<name>" or the name alone).
 func RealVolumeID(sid, volume string) (volid, storage string, err error) {
 	if strings.Contains(volume, ":") {
 		vsid, _, _ := strings.Cut(volume, ":")
-		if !storageIDRe.MatchString(vsid) {
+		if !state.StorageIDRe.MatchString(vsid) {
 			return "", "", state.ParamErr("volume", fmt.Sprintf("unable to parse volume ID '%s'", volume))
 		}
 		if sid != "" && vsid != sid {
@@ -69,44 +65,14 @@ func (o *Ops) backupAccess(user string, vmid int, volid string) error {
 	return o.ACL.Check(user, "/vms/"+strconv.Itoa(owner), "VM.Backup")
 }
 
-// BackupContent is the backup part of GET .../storage/{storage}/content
-// (content "backup" or none given): the archives the user may access,
-// sorted by volid.
-func (o *Ops) BackupContent(c Caller, sid, content string, vmid int) ([]map[string]any, error) {
-	st, ok := o.storage(sid)
-	if !ok {
-		return nil, state.Dief("storage '%s' does not exist\n", sid)
-	}
-	out := []map[string]any{}
-	if (content != "" && content != "backup") || !storageHolds(st, "backup") {
-		return out, nil
-	}
-	for _, a := range o.archives().List(state.Location(st, c.Node), sid, vmid) {
-		if o.backupAccess(c.User, 0, a.VolID) != nil {
-			continue
-		}
-		e := map[string]any{"volid": a.VolID, "content": "backup", "format": a.Format, "size": a.Size,
-			"ctime": a.CTime, "subtype": a.Subtype, "vmid": a.VMID}
-		if a.Notes != "" {
-			first, _, _ := strings.Cut(a.Notes, "\n")
-			e["notes"] = first
-		}
-		if a.Protected {
-			e["protected"] = 1
-		}
-		out = append(out, e)
-	}
-	return out, nil
-}
-
 // archiveAt finds the archive volid on storage sid as node n sees it.
-func (o *Ops) archiveAt(sid string, n *state.Node, volid string) (*state.Archive, state.Storage, bool) {
+func (o *Ops) archiveAt(sid string, n *state.Node, volid string) (*state.Volume, state.Storage, bool) {
 	st, ok := o.storage(sid)
 	if !ok {
 		return nil, st, false
 	}
-	a, ok := o.archives().Get(state.Location(st, n), volid)
-	return a, st, ok
+	a, ok := o.Cluster.StoredVolume(sid, n, volid)
+	return a, st, ok && a.Content == "backup"
 }
 
 // DeleteBackup is DELETE .../content/{volume} for a backup: the
@@ -141,8 +107,7 @@ func (o *Ops) DeleteBackup(c Caller, sid, volume string) (string, error) {
 	t := e.Start(c.Node, "imgdel", id, c.User, now)
 	_, name, _ := strings.Cut(volid, ":")
 	e.Schedule(t, now.Add(e.Dur(150*time.Millisecond)), func(at time.Time) {
-		loc := state.Location(st, t.Node)
-		a, ok := o.archives().Get(loc, volid)
+		a, ok := o.Cluster.StoredVolume(sid, t.Node, volid)
 		switch {
 		case !isBackup:
 			e.Finish(t, at, fmt.Sprintf("unable to parse directory volume name '%s'", name))
@@ -152,7 +117,7 @@ func (o *Ops) DeleteBackup(c Caller, sid, volume string) (string, error) {
 			if !ok {
 				t.Log(at, fmt.Sprintf("disk image '%s/%s' does not exist", dumpDir(st), strings.TrimPrefix(name, "backup/")))
 			}
-			o.archives().Remove(loc, volid)
+			o.Cluster.RemoveVolume(sid, t.Node, volid)
 			t.Log(at, fmt.Sprintf("Removed volume '%s'", volid))
 			e.Finish(t, at, "OK")
 		}
@@ -197,7 +162,7 @@ func (o *Ops) UpdateBackup(c Caller, sid, volume string, notes *string, protecte
 
 // ArchiveConfig is the configuration inside backup volid of storage sid
 // on node n, for a restore (recover_config).
-func (o *Ops) archiveConfig(sid string, n *state.Node, volid string) (*state.Archive, error) {
+func (o *Ops) archiveConfig(sid string, n *state.Node, volid string) (*state.Volume, error) {
 	a, _, ok := o.archiveAt(sid, n, volid)
 	if !ok {
 		_, name, _ := strings.Cut(volid, ":")
@@ -224,8 +189,8 @@ func (o *Ops) SeedBackup(g *state.Guest, sid string, at time.Time, comp, notes s
 	_, _, t, format, _ := state.ParseBackupName(name)
 	used := int64(float64(g.DiskBytes) * (0.12 + 0.3*state.Unit(g.Seed, uint64(7+len("rootfs")))))
 	size := int64(float64(used) * (0.38 + 0.04*state.Unit(g.Seed, uint64(at.Unix()))))
-	a := state.Archive{VolID: sid + ":backup/" + name, VMID: g.VMID, Subtype: "lxc", Format: format, Size: size,
-		CTime: t.Unix(), Notes: notes, Protected: protected, Config: cfg}
-	o.archives().Put(state.Location(st, g.Node), a)
+	a := state.Volume{VolID: sid + ":backup/" + name, Content: "backup", VMID: g.VMID, Subtype: "lxc", Format: format,
+		Size: size, CTime: t.Unix(), Notes: notes, Protected: protected, Config: cfg}
+	o.Cluster.PutVolume(st.ID, g.Node, a)
 	return a.VolID, nil
 }

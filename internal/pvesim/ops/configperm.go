@@ -44,7 +44,12 @@ func (o *Ops) checkModifyPerm(user string, g *state.Guest, oldConf, newConf map[
 	return nil
 }
 
+// vmPerm is check_vm_perm: for a container being created in a pool (a
+// guest not yet in the cluster, Pool set) the pool's privileges count.
 func (o *Ops) vmPerm(user string, g *state.Guest, priv string) error {
+	if g.Pool != "" && o.Cluster.Guests[g.VMID] != g && o.ACL.Can(user, "/pool/"+g.Pool, priv) {
+		return nil
+	}
 	return o.ACL.Check(user, "/vms/"+g.ID, priv)
 }
 
@@ -77,8 +82,9 @@ func (o *Ops) checkOptionPerm(user string, g *state.Guest, opt string, del bool,
 		return &access.PermError{What: "changing the hookscript is only allowed for root@pam"}
 	case opt == "tags":
 		// assert_tag_permissions; the default tag-access (user-allow
-		// "free") lets anyone with VM.Config.Options set any tag.
-		return o.vmPerm(user, g, "VM.Config.Options")
+		// "free") lets anyone with VM.Config.Options set any tag. It
+		// asks check_vm_perm without the pool, even on create.
+		return o.ACL.Check(user, "/vms/"+g.ID, "VM.Config.Options")
 	}
 	return o.vmPerm(user, g, "VM.Config.Options")
 }

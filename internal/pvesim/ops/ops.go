@@ -27,8 +27,7 @@ type Ops struct {
 	// Version is the simulated pve-manager version.
 	Version [3]int
 
-	archiveStore *state.ArchiveStore        // backup archives (vzdump.go)
-	dumpJobs     map[*state.Node][]*dumpJob // per node: the running vzdump job first
+	dumpJobs map[*state.Node][]*dumpJob // per node: the running vzdump job first
 }
 
 // Caller is who asks, and the node that handles the call (the node in

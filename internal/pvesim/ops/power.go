@@ -52,8 +52,8 @@ func (o *Ops) Start(c Caller, vmid string, skiplock bool) (string, error) {
 	return o.startAt(c, vmid, skiplock, o.Now())
 }
 
-// startAt starts the vzstart task at now (a task that starts a container
-// when it ends passes its own end).
+// startAt is vm_start called at time now (by a request, or by a task
+// that starts the container it created).
 func (o *Ops) startAt(c Caller, vmid string, skiplock bool, now time.Time) (string, error) {
 	if o.running(c, vmid) {
 		return "", state.Dief("CT %s already running\n", vmid)

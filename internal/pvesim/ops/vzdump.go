@@ -344,12 +344,3 @@ func dumpDir(st state.Storage) string {
 	}
 	return "/srv/" + st.ID + "/dump"
 }
-
-// archives is the store of backup archives (interim, see
-// state.ArchiveStore).
-func (o *Ops) archives() *state.ArchiveStore {
-	if o.archiveStore == nil {
-		o.archiveStore = state.NewArchiveStore()
-	}
-	return o.archiveStore
-}

@@ -263,8 +263,8 @@ func (j *dumpJob) writeArchive(b *guestBackup, at time.Time) {
 		}
 	}
 	_, _, t, format, _ := state.ParseBackupName(b.name)
-	a := state.Archive{VolID: b.st.ID + ":backup/" + b.name, VMID: b.g.VMID, Subtype: "lxc", Format: format,
-		Size: size, CTime: t.Unix(), Config: cfg}
+	a := state.Volume{VolID: b.st.ID + ":backup/" + b.name, Content: "backup", VMID: b.g.VMID, Subtype: "lxc",
+		Format: format, Size: size, CTime: t.Unix(), Config: cfg}
 	j.info(at, "archive file size: "+formatSize(size))
 	if tmpl := j.req.NotesTemplate; tmpl != "" {
 		j.info(at, "adding notes to backup")
@@ -274,7 +274,7 @@ func (j *dumpJob) writeArchive(b *guestBackup, at time.Time) {
 		j.info(at, "marking backup as protected")
 		a.Protected = true
 	}
-	o.archives().Put(state.Location(b.st, j.t.Node), a)
+	o.Cluster.PutVolume(b.st.ID, j.t.Node, a)
 }
 
 // cleanup removes the lock and the vzdump snapshot, and starts a guest
@@ -348,7 +348,7 @@ func (o *Ops) protectedLimit(user string, st state.Storage, n *state.Node, vmid 
 		return nil
 	}
 	count := 0
-	for _, a := range o.archives().List(state.Location(st, n), st.ID, vmid) {
+	for _, a := range o.Cluster.ListVolumes(st.ID, n, "backup", vmid) {
 		if a.Protected {
 			count++
 		}

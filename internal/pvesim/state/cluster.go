@@ -36,6 +36,10 @@ type Cluster struct {
 	Storages []Storage
 	// Keys are the container options of the simulated version.
 	Keys map[string]ConfigKey
+	// PoolComments are the pools' comments ("" for none).
+	PoolComments map[string]string
+
+	vols map[string]*Volume // stored volumes (volumes.go), by location and volid
 }
 
 // NewCluster makes a cluster of nodes running pve-manager version, with

@@ -23,7 +23,8 @@ type Task struct {
 	Node   *state.Node
 	PID    int64
 	PStart int64
-	Start  time.Time
+	Start  time.Time // in whole seconds, as the UPID has it
+	Began  time.Time // the exact instant
 	Type   string
 	ID     string
 	User   string
@@ -88,6 +89,7 @@ func (e *Engine) Start(n *state.Node, typ, id, user string, now time.Time) *Task
 		PID:    pid,
 		PStart: pstart,
 		Start:  now.Truncate(time.Second),
+		Began:  now,
 		Type:   typ,
 		ID:     id,
 		User:   user,

@@ -376,12 +376,199 @@
     });
   }
 
+  // --- Bulk actions on the list ------------------------------------------
+  // The row checkboxes belong to #bulk-form (form="bulk-form"), so the form
+  // works without script. With script the selection survives live updates
+  // (which replace the rows), Stop asks first, and the job's progress shows
+  // in the tasks panel and on the rows.
+  function initBulk() {
+    var form = document.getElementById("bulk-form");
+    var live = document.getElementById("live");
+    if (!form || !live || !window.fetch) {
+      return;
+    }
+    var selected = {};
+    var marks = {};
+    var count = document.getElementById("bulk-count");
+    var countIdle = count ? count.textContent : "";
+
+    function boxes() {
+      return live.querySelectorAll("input.bulk-select");
+    }
+    function selectedKeys() {
+      return Object.keys(selected).filter(function (k) { return selected[k]; });
+    }
+    function showCount() {
+      var n = selectedKeys().length;
+      if (count) {
+        count.textContent = n ? n + " selected" : countIdle;
+      }
+    }
+    function restore() {
+      var page = document.getElementById("select-page");
+      var all = true;
+      var any = false;
+      boxes().forEach(function (b) {
+        b.checked = !!selected[b.value];
+        all = all && b.checked;
+        any = true;
+      });
+      if (page) {
+        page.hidden = !any;
+        page.checked = any && all;
+      }
+      Object.keys(marks).forEach(function (vmid) {
+        var row = live.querySelector('tr[data-vmid="' + CSS.escape(vmid) + '"]');
+        if (row) {
+          row.dataset.bulk = marks[vmid].state;
+          row.title = marks[vmid].text;
+        }
+      });
+    }
+    new MutationObserver(restore).observe(live, { childList: true });
+    restore();
+
+    document.addEventListener("change", function (ev) {
+      var t = ev.target;
+      if (t.classList && t.classList.contains("bulk-select")) {
+        selected[t.value] = t.checked;
+      } else if (t.id === "select-page") {
+        boxes().forEach(function (b) {
+          b.checked = t.checked;
+          selected[b.value] = t.checked;
+        });
+      } else {
+        return;
+      }
+      showCount();
+    });
+
+    form.addEventListener("submit", function (ev) {
+      var button = ev.submitter;
+      var action = button && button.value;
+      if (!action) {
+        return;
+      }
+      ev.preventDefault();
+      var body = new URLSearchParams();
+      body.append("action", action);
+      ["q", "status", "node"].forEach(function (k) {
+        var input = form.querySelector('input[type="hidden"][name="' + k + '"]');
+        if (input) {
+          body.append(k, input.value);
+        }
+      });
+      var all = document.getElementById("bulk-all");
+      var keys = selectedKeys();
+      if (all && all.checked) {
+        body.append("all", "1");
+      } else {
+        if (!keys.length) {
+          var note = taskItem("Select at least one container first.", "task-failed");
+          window.setTimeout(function () { note.remove(); }, 5000);
+          return;
+        }
+        keys.forEach(function (k) { body.append("ct", k); });
+      }
+      if (action === "stop") {
+        var what = all && all.checked ? "all matching containers" : keys.length + (keys.length === 1 ? " container" : " containers");
+        if (!window.confirm("Stop " + what + "? This is a hard stop: processes are killed without shutting down, and unsaved work is lost.")) {
+          return;
+        }
+        body.append("confirm", "1");
+      }
+      var item = taskItem("Sending…", "task-running");
+      // getAttribute: the buttons named "action" shadow form.action.
+      fetch(form.getAttribute("action"), {
+        method: "POST",
+        headers: { Accept: "application/json", "Content-Type": "application/x-www-form-urlencoded" },
+        body: body.toString(),
+        credentials: "same-origin"
+      })
+        .then(function (resp) { return resp.json().then(function (b) { return { resp: resp, body: b }; }); })
+        .then(function (r) {
+          if (r.body.redirect) {
+            go(r.body.redirect);
+            return;
+          }
+          if (!r.resp.ok) {
+            setTask(item, r.body.error || "The bulk action was not started.", "task-failed");
+            return;
+          }
+          selected = {};
+          if (all) {
+            all.checked = false;
+          }
+          restore();
+          showCount();
+          followBulk(item, localPath(r.body.url));
+        })
+        .catch(function () {
+          setTask(item, "Could not reach the dashboard. The action may not have been sent.", "task-failed");
+        });
+    });
+
+    function followBulk(item, url) {
+      item.classList.add("bulk-task");
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (resp) { return resp.json().then(function (b) { return { resp: resp, body: b }; }); })
+        .then(function (r) {
+          if (r.body.redirect) {
+            go(r.body.redirect);
+            return;
+          }
+          if (!r.resp.ok) {
+            setTask(item, r.body.error || "Could not follow the bulk action.", "task-failed");
+            return;
+          }
+          var v = r.body;
+          setTask(item, v.title + ": " + v.summary, v.done ? (v.summary.indexOf("failed") >= 0 ? "task-failed" : "task-ok") : "task-running");
+          item.classList.add("bulk-task");
+          showBulkItems(item, v, url);
+          v.items.forEach(function (it) {
+            marks[String(it.vmid)] = { state: it.state, text: it.label + ": " + it.text };
+          });
+          restore();
+          if (!v.done) {
+            window.setTimeout(function () { followBulk(item, url); }, 1000);
+          }
+        })
+        .catch(function () { window.setTimeout(function () { followBulk(item, url); }, 3000); });
+    }
+
+    function showBulkItems(item, v, url) {
+      var details = item.querySelector("details");
+      if (!details) {
+        details = document.createElement("details");
+        var summary = document.createElement("summary");
+        summary.textContent = "Each container";
+        details.appendChild(summary);
+        details.appendChild(document.createElement("ul"));
+        var link = document.createElement("a");
+        link.href = url;
+        link.textContent = "Open as a page";
+        details.appendChild(link);
+        item.insertBefore(details, item.querySelector(".task-close"));
+      }
+      var list = details.querySelector("ul");
+      list.textContent = "";
+      v.items.forEach(function (it) {
+        var li = document.createElement("li");
+        li.dataset.vmid = String(it.vmid);
+        li.dataset.state = it.state;
+        li.textContent = it.label + ": " + it.text;
+        list.appendChild(li);
+      });
+    }
+  }
+
   function init() {
     initPendingForms();
     initRemember();
     initRealmKind();
     initLive();
     initActions();
+    initBulk();
   }
 
   if (document.readyState === "loading") {
