@@ -350,3 +350,63 @@ func TestRestore(t *testing.T) {
 		t.Errorf("nextid of a taken id: %d %s", r.code, r.body)
 	}
 }
+
+// TestBackupsInStorageModel checks that an archive is a volume of its
+// storage like any other: listed with the other content, counted in the
+// storage's usage, and gone from both once deleted.
+func TestBackupsInStorageModel(t *testing.T) {
+	t.Parallel()
+	e := startCluster(t, Options{})
+	used := func() float64 {
+		t.Helper()
+		l := e.get("root@pam", "/nodes/pve1/storage?storage=nfs").list(t)
+		if len(l) != 1 {
+			t.Fatalf("storage list %v", l)
+		}
+		return l[0]["used"].(float64)
+	}
+	content := func(query string) map[string]map[string]any {
+		t.Helper()
+		out := map[string]map[string]any{}
+		for _, v := range e.get("root@pam", "/nodes/pve1/storage/nfs/content"+query).list(t) {
+			out[v["volid"].(string)] = v
+		}
+		return out
+	}
+	before := used()
+	st, lines := e.finished("root@pam", "pve1", e.vzdump("root@pam", "pve1", url.Values{"vmid": {"108"}, "storage": {"nfs"}}))
+	if st["exitstatus"] != "OK" {
+		t.Fatalf("vzdump: %v\n%s", st["exitstatus"], strings.Join(lines, "\n"))
+	}
+	all := content("")
+	var volid string
+	for v := range all {
+		if strings.HasPrefix(v, "nfs:backup/vzdump-lxc-108-") {
+			volid = v
+		}
+	}
+	b := all[volid]
+	if b == nil || b["content"] != "backup" || b["subtype"] != "lxc" || b["format"] != "tar" {
+		t.Fatalf("unfiltered content lacks the archive: %v", all)
+	}
+	if all[SharedTemplate] == nil {
+		t.Errorf("unfiltered content lost the template: %v", all)
+	}
+	if got := content("?content=vztmpl")[volid]; got != nil {
+		t.Errorf("a template listing shows the archive: %v", got)
+	}
+	if got, want := used(), before+b["size"].(float64); got != want {
+		t.Errorf("used %v after the backup, want %v", got, want)
+	}
+	path := "/nodes/pve1/storage/nfs/content/" + url.PathEscape(volid)
+	del := e.do(req{method: "DELETE", path: path, ticket: e.tickets["root@pam"][0], csrf: e.tickets["root@pam"][1]})
+	if st, _ := e.finished("root@pam", "pve1", del.data(t).(string)); st["exitstatus"] != "OK" {
+		t.Fatalf("delete: %v", st["exitstatus"])
+	}
+	if got := content("")[volid]; got != nil {
+		t.Errorf("deleted archive still listed: %v", got)
+	}
+	if got := used(); got != before {
+		t.Errorf("used %v after the deletion, want %v", got, before)
+	}
+}
