@@ -90,7 +90,6 @@ func (s *Sim) createCT(c *call) (any, error) {
 	r.SSHKeys, r.HasSSHKeys = c.params.str("ssh-public-keys")
 	r.Unprivileged, _ = c.params.str("unprivileged")
 	r.Start, r.HAManaged = c.flag("start"), c.flag("ha-managed")
-	r.Restore, r.Force = c.flag("restore"), c.flag("force")
 	extra := map[string]bool{"unprivileged": true}
 	for _, k := range createExtras {
 		extra[k] = true
@@ -102,6 +101,13 @@ func (s *Sim) createCT(c *call) (any, error) {
 		if v, ok := c.params.str(k); ok {
 			r.Options[k] = v
 		}
+	}
+	if c.flag("restore") {
+		// A restore (restore=1, the backup's volid as ostemplate) is
+		// create_vm's other path: ops.Restore, the vzrestore task.
+		return s.ops.Restore(c.caller(), ops.RestoreRequest{VMID: r.VMID, Archive: r.OSTemplate, Storage: r.Storage,
+			Pool: r.Pool, Unprivileged: r.Unprivileged, Force: c.flag("force"), Unique: c.flag("unique"),
+			Start: r.Start, Options: r.Options})
 	}
 	return s.ops.Create(c.caller(), r)
 }

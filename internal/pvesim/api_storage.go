@@ -175,5 +175,8 @@ func volumeEntry(v state.Volume) map[string]any {
 	if v.Parent != "" {
 		e["parent"] = v.Parent
 	}
+	if v.Subtype != "" {
+		e["subtype"] = v.Subtype
+	}
 	return e
 }

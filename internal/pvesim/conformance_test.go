@@ -70,6 +70,14 @@ var undeclaredFields = map[string]map[string]string{
 		"data.swap":            "vmstatus sets swap",
 		"data.pressurecpufull": "vmstatus sets it; vmstatus_return_properties forgets it (9.x)",
 	},
+	"GET /nodes/{node}/lxc/{vmid}/config": {
+		"data.parent": "load_current_config keeps parent, the snapshot the current state descends from",
+	},
+	"GET /nodes/{node}/lxc/{vmid}/snapshot": {
+		"data[].digest":    "Snapshot.pm list: the 'current' entry carries the config digest",
+		"data[].running":   "Snapshot.pm list: the 'current' entry carries running (0/1)",
+		"data[].snapstate": "Snapshot.pm list copies snapstate of a snapshot being taken or deleted",
+	},
 	"GET /nodes/{node}/tasks": {
 		"data[].saved": "read_active_workers keeps the saved flag of active tasks (source=active|all)",
 	},
@@ -78,6 +86,7 @@ var undeclaredFields = map[string]map[string]string{
 	},
 	"GET /nodes/{node}/storage/{storage}/content": {
 		"data[].content": "Plugin.pm list_volumes sets content on every item",
+		"data[].subtype": "Plugin.pm list_volumes sets subtype (lxc, qemu) of a backup",
 	},
 	"GET /nodes/{node}/network": {
 		"data[].bridge_stp": "INotify.pm read_etc_network_interfaces keeps bridge_stp; json_config_properties omits it",
@@ -268,13 +277,20 @@ var getSamples = map[string][]string{
 	"/nodes/{node}/tasks": {"/nodes/pve3/tasks", "/nodes/pve3/tasks?source=all&limit=5",
 		"/nodes/pve3/tasks?vmid=107&typefilter=vzstart&errors=0&statusfilter=ok,error"},
 	"/nodes/{node}/tasks/{upid}/log": {"/nodes/pve3/tasks/{upid}/log", "/nodes/pve3/tasks/{upid}/log?start=0&limit=0"},
+	"/nodes/{node}/lxc/{vmid}/snapshot": {"/nodes/pve1/lxc/101/snapshot", "/nodes/pve3/lxc/106/snapshot",
+		"/nodes/pve3/lxc/107/snapshot"},
+	"/nodes/{node}/lxc/{vmid}/snapshot/{snapname}":        {"/nodes/pve3/lxc/106/snapshot/baseline"},
+	"/nodes/{node}/lxc/{vmid}/snapshot/{snapname}/config": {"/nodes/pve1/lxc/101/snapshot/fresh-install/config", "/nodes/pve3/lxc/106/snapshot/baseline/config"},
+	"/nodes/{node}/lxc/{vmid}/feature": {"/nodes/pve3/lxc/106/feature?feature=snapshot",
+		"/nodes/pve1/lxc/9000/feature?feature=clone", "/nodes/pve3/lxc/106/feature?feature=copy&snapname=baseline"},
 	// {vncport} and {vncticket} come from a termproxy call of root's.
 	"/nodes/{node}/lxc/{vmid}/vncwebsocket": {"/nodes/pve1/lxc/101/vncwebsocket?port={vncport}&vncticket={vncticket}"},
 	"/nodes/{node}/storage": {"/nodes/pve1/storage", "/nodes/pve2/storage?content=rootdir&enabled=1",
 		"/nodes/pve1/storage?content=vztmpl&format=1", "/nodes/pve1/storage?target=pve2"},
 	"/nodes/{node}/storage/{storage}/content": {"/nodes/pve1/storage/local/content?content=vztmpl",
 		"/nodes/pve1/storage/local-lvm/content", "/nodes/pve3/storage/local-lvm/content?vmid=106",
-		"/nodes/pve2/storage/nfs/content"},
+		"/nodes/pve2/storage/nfs/content", "/nodes/pve1/storage/local/content?content=backup",
+		"/nodes/pve1/storage/nfs/content?content=backup&vmid=101", "/nodes/pve3/storage/local/content"},
 	"/nodes/{node}/aplinfo": {"/nodes/pve1/aplinfo"},
 	"/nodes/{node}/network": {"/nodes/pve1/network", "/nodes/pve2/network?type=any_bridge"},
 	"/pools":                {"/pools", "/pools?poolid=dev", "/pools?poolid=prod&type=lxc"},

@@ -109,24 +109,27 @@ func TestCloneFullToSharedStorageOnAnotherNode(t *testing.T) {
 func TestTemplateConversion(t *testing.T) {
 	t.Parallel()
 	e := startCluster(t, Options{TaskDurationScale: 0.05})
-	e.post("root@pam", ctPath("pve1", 101, "/template"), nil).wantError(t, 500, "you can't convert a CT to template if the CT is running")
+	e.post("root@pam", ctPath("pve2", 102, "/template"), nil).wantError(t, 500, "you can't convert a CT to template if the CT is running")
+	// 101 has snapshots (and runs): the snapshots are checked first.
+	e.post("root@pam", ctPath("pve1", 101, "/template"), nil).wantError(t, 500, "unable to create template, because CT contains snapshots")
+	e.post("alice@pve", ctPath("pve1", 108, "/template"), nil).wantError(t, 500, "unable to create template, because CT contains snapshots")
 	e.post("root@pam", ctPath("pve1", 9000, "/template"), nil).wantError(t, 500, "you can't convert a template to a template")
 	e.post("root@pam", ctPath("pve1", 110, "/template"), nil).wantError(t, 500, "CT is locked (backup)")
-	e.post("auditor@pve", ctPath("pve1", 108, "/template"), nil).wantError(t, 403, "Permission check failed (/vms/108, VM.Allocate)")
-	if got := e.post("alice@pve", ctPath("pve1", 108, "/template"), nil).data(t); got != nil {
+	e.post("auditor@pve", ctPath("pve3", 107, "/template"), nil).wantError(t, 403, "Permission check failed (/vms/107, VM.Allocate)")
+	if got := e.post("alice@pve", ctPath("pve3", 107, "/template"), nil).data(t); got != nil {
 		t.Fatalf("answer %v, want null", got)
 	}
 	var task TaskInfo
 	for _, ti := range e.sim.Tasks() {
-		if ti.Type == "vztemplate" && ti.ID == "108" {
+		if ti.Type == "vztemplate" && ti.ID == "107" {
 			task = e.waitTask(ti.UPID)
 		}
 	}
-	if task.ExitStatus != "OK" || !slices.Contains(task.Log, `  Renamed "vm-108-disk-0" to "base-108-disk-0" in volume group "pve"`) {
+	if task.ExitStatus != "OK" || !slices.Contains(task.Log, `  Renamed "vm-107-disk-0" to "base-107-disk-0" in volume group "pve"`) {
 		t.Fatalf("task %+v", task)
 	}
-	cfg := e.config("root@pam", "pve1", 108, "")
-	if cfg["template"] != float64(1) || cfg["rootfs"] != "local-lvm:base-108-disk-0,size=8G" {
+	cfg := e.config("root@pam", "pve3", 107, "")
+	if cfg["template"] != float64(1) || cfg["rootfs"] != "local-lvm:base-107-disk-0,size=32G" {
 		t.Errorf("config %v", cfg)
 	}
 }

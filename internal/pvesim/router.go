@@ -35,6 +35,9 @@ type route struct {
 	// proxyTo names the parameter holding the node the call is forwarded
 	// to (PVE's proxyto => 'node'); "" for calls answered by any node.
 	proxyTo string
+	// greedy: the last path variable takes the rest of the path, '/'
+	// included (PVE's fragmentDelimiter => '', as for volume ids).
+	greedy bool
 	// allowToken: the method may be called with an API token (PVE default 1).
 	allowToken bool
 	// protected methods run in pvedaemon in PVE; informational here.
@@ -77,6 +80,7 @@ type routeNode struct {
 	varName  string
 	varChild *routeNode
 	methods  map[string]*route
+	greedy   bool // a variable that takes the rest of the path
 }
 
 type router struct {
@@ -92,7 +96,8 @@ func newRouter() *router {
 // add registers rt; it panics on conflicting definitions (a programming error).
 func (rr *router) add(rt *route) {
 	n := rr.root
-	for _, seg := range splitPath(rt.path) {
+	segs := splitPath(rt.path)
+	for i, seg := range segs {
 		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
 			name := seg[1 : len(seg)-1]
 			if n.folders != nil || (n.varChild != nil && n.varName != name) {
@@ -102,6 +107,9 @@ func (rr *router) add(rt *route) {
 				n.varName, n.varChild = name, &routeNode{}
 			}
 			n = n.varChild
+			if rt.greedy && i == len(segs)-1 {
+				n.greedy = true
+			}
 			continue
 		}
 		if n.varChild != nil {
@@ -136,8 +144,13 @@ func (rr *router) add(rt *route) {
 func (rr *router) find(method, relURI string) (*route, map[string]string) {
 	vars := map[string]string{}
 	n := rr.root
-	for _, seg := range splitPath(relURI) {
+	segs := splitPath(relURI)
+	for i := 0; i < len(segs); i++ {
+		seg := segs[i]
 		switch {
+		case n.varChild != nil && n.varChild.greedy:
+			vars[n.varName] = strings.Join(segs[i:], "/")
+			n, i = n.varChild, len(segs)
 		case n.varChild != nil:
 			vars[n.varName] = seg
 			n = n.varChild
@@ -182,6 +195,8 @@ func (s *Sim) buildRoutes() *router {
 	s.powerRoutes(rr)
 	s.taskListRoutes(rr)
 	s.taskRoutes(rr)
+	s.snapshotRoutes(rr)
+	s.backupRoutes(rr)
 	s.consoleRoutes(rr)
 	s.storageRoutes(rr)
 	s.aplinfoRoutes(rr)

@@ -202,7 +202,7 @@ func addDemoGuests(s *Sim, now time.Time) error {
 	for _, o := range demoOptions() {
 		s.cluster.SetOption(s.cluster.Guests[o.vmid], o.key, o.value)
 	}
-	return nil
+	return addDemoSnapshots(s, now)
 }
 
 // demoOptions are configuration options some demo containers have beyond

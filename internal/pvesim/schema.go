@@ -47,7 +47,14 @@ func checkProp(errs map[string]string, name string, pr prop, v any, reg js.Regis
 		if pr.Type == "boolean" && ref == "JSON::PP::Boolean" {
 			return
 		}
+		if pr.Type == "array" && ref == "ARRAY" {
+			return // the items are not checked
+		}
 		js.AddError(errs, name, fmt.Sprintf("type check ('%s') failed - got %s", pr.Type, ref))
+		return
+	}
+	if pr.Type == "array" {
+		js.AddError(errs, name, fmt.Sprintf("type check ('array') failed - got '%s'", v))
 		return
 	}
 	js.CheckString(errs, name, pr, v.(string), reg)

@@ -236,6 +236,7 @@ func New(opts Options) (*Sim, error) {
 			return msg
 		},
 	})
+	s.formats = s.formats.With(backupFormats())
 	s.openidStates = openidStates{}
 	s.openidRP = oidc.RP{HTTP: &http.Client{Timeout: openidHTTPTimeout}}
 	s.providerUsers = opts.ProviderUsers

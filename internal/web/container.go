@@ -81,6 +81,9 @@ type containerView struct {
 	Flash    string
 	// Problem is a curated note about a part that could not be loaded.
 	Problem string
+	// Snapshots and Backups are their sections (snapshots.go, backups.go).
+	Snapshots snapshotsView
+	Backups   backupsView
 }
 
 // Title is the page's heading: "CT 101 web-01".
@@ -205,6 +208,8 @@ func (s *Server) loadContainer(ctx context.Context, sess session.Session, t targ
 	wg.Go(func() {
 		tasks, _, terr = s.cfg.PVE.NodeTasks(ctx, id, t.Node, lxc.TaskFilter{VMID: t.VMID, Limit: recentTasks, Source: "all"})
 	})
+	wg.Go(func() { v.Snapshots = s.loadSnapshots(ctx, id, t) })
+	wg.Go(func() { v.Backups = s.loadBackups(ctx, id, t) })
 	wg.Wait()
 	if serr != nil {
 		return v, s.classifyMissing(ctx, sess, t, serr)
@@ -222,6 +227,8 @@ func (s *Server) loadContainer(ctx context.Context, sess session.Session, t targ
 		return v, err
 	}
 	v.Can = canOn(perms, t.VMID, v.CT.Pool)
+	v.Snapshots.finish(perms, v.CT)
+	v.Backups.finish(perms, v.CT)
 	if v.Can.Power {
 		v.Actions = offeredActions(v.CT)
 	}

@@ -47,6 +47,9 @@ type liveView struct {
 	Stale      bool
 	StaleSince string
 	Updated    string
+	// The "last backup" column (lastbackup.go).
+	BackupsShown bool
+	StaleText    string
 }
 
 // containerRow is one container with what the viewer may do to it.
@@ -54,6 +57,7 @@ type containerRow struct {
 	lxc.Container
 	Actions  []lxc.Action // offered in this state and permitted
 	ReadOnly bool         // the viewer lacks VM.PowerMgmt on it
+	Backup   backupCell   // the "last backup" column
 }
 
 // identity is the PVE identity stored in a session, its sealed ticket and
@@ -224,10 +228,12 @@ func (s *Server) containers(w http.ResponseWriter, r *http.Request) error {
 		snap    live.Snapshot
 		version lxc.Version
 		verr    error
+		ages    backupAges
 		wg      sync.WaitGroup
 	)
 	wg.Go(func() { snap = s.overview(r.Context(), sess) })
 	wg.Go(func() { version, verr = s.cfg.PVE.Version(r.Context(), s.identity(sess)) })
+	wg.Go(func() { ages = s.backupAges(r.Context(), sess, true) })
 	wg.Wait()
 	for _, err := range []error{snap.Err, verr} {
 		if lxc.ErrorCode(err) == lxc.EUnauthorized {
@@ -241,6 +247,7 @@ func (s *Server) containers(w http.ResponseWriter, r *http.Request) error {
 		s.log.Warn("containers: PVE poll failed", "request_id", requestID(r.Context()), "user", sess.Username, "err", snap.Err)
 	}
 	p := containersPage{Query: q, Version: version, Live: buildLiveView(snap, q)}
+	p.Live.addBackups(ages, snap.Perms, s.cfg.Now())
 	p.CanCreate = provisionPerms{perms: snap.Perms, root: sess.Username == "root@pam"}.canCreate()
 	s.render(w, r, http.StatusOK, "containers", p)
 	return nil

@@ -94,7 +94,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 				s.log.Info("session ended: PVE refused the ticket", "user", sess.Username)
 				return last("expired", "/login?reason=expired")
 			}
-			ev, err := s.views.event(view, snap.Seq, func() ([]byte, error) { return s.renderLive(snap, q) })
+			ev, err := s.views.event(view, snap.Seq, func() ([]byte, error) {
+				return s.renderLive(snap, q, s.backupAges(r.Context(), sess, false))
+			})
 			if err != nil {
 				s.log.Error("render live update", "err", err)
 				return nil
@@ -111,10 +113,12 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 
 // renderLive renders the live part of the page for one snapshot and view
 // as an "update" event.
-func (s *Server) renderLive(snap live.Snapshot, q listQuery) ([]byte, error) {
+func (s *Server) renderLive(snap live.Snapshot, q listQuery, ages backupAges) ([]byte, error) {
 	s.liveRenders.Add(1)
 	var buf bytes.Buffer
-	if err := s.pages.fragment(&buf, "containers", "live", buildLiveView(snap, q)); err != nil {
+	v := buildLiveView(snap, q)
+	v.addBackups(ages, snap.Perms, s.cfg.Now())
+	if err := s.pages.fragment(&buf, "containers", "live", v); err != nil {
 		return nil, err
 	}
 	return appendEvent(nil, "update", buf.String()), nil

@@ -50,6 +50,9 @@ type listQuery struct {
 	Sort   string
 	Dir    string
 	Page   int // 1-based
+	// StaleBackup is the "last backup" threshold as given ("7d"), "" for
+	// the default (lastbackup.go).
+	StaleBackup string
 }
 
 // parseListQuery reads the view from the URL; unknown values fall back to
@@ -79,6 +82,9 @@ func parseListQuery(v url.Values) listQuery {
 	if q.Dir != "desc" {
 		q.Dir = "asc"
 	}
+	if _, ok := parseStale(v.Get("stale_backup")); ok {
+		q.StaleBackup = v.Get("stale_backup")
+	}
 	return q
 }
 
@@ -102,6 +108,9 @@ func (q listQuery) Values() url.Values {
 	}
 	if q.Page > 1 {
 		v.Set("page", strconv.Itoa(q.Page))
+	}
+	if q.StaleBackup != "" {
+		v.Set("stale_backup", q.StaleBackup)
 	}
 	return v
 }

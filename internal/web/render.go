@@ -58,10 +58,11 @@ func newRenderer() (*renderer, error) {
 	// Every page is parsed with the shared layout at start-up, so a broken
 	// template stops the server before it serves anything.
 	for _, name := range []string{"login", "tfa", "containers", "container", "confirm", "task", "sessions", "error", "console",
-		"create", "manage", "bulk"} {
+		"snapconfirm", "backupconfirm", "create", "manage", "bulk"} {
 		files := []string{"templates/layout.html", "templates/fields.html", "templates/" + name + ".html"}
 		if name == "container" {
 			files = append(files, "templates/settings.html")
+			files = append(files, "templates/snapshots.html", "templates/backups.html")
 			files = append(files, "templates/ctmanage.html")
 		}
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, files...)

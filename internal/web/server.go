@@ -46,6 +46,21 @@ type PVE interface {
 	ResizeDisk(ctx context.Context, id lxc.Identity, node string, vmid int, disk, size, digest string) (string, error)
 	Interfaces(ctx context.Context, id lxc.Identity, node string, vmid int) ([]lxc.Interface, error)
 	RRDData(ctx context.Context, id lxc.Identity, node string, vmid int, timeframe, cf string) ([]lxc.RRDPoint, error)
+	// Snapshots (snapshots.go, snapshot_actions.go).
+	Snapshots(ctx context.Context, id lxc.Identity, node string, vmid int) ([]lxc.Snapshot, error)
+	CanSnapshot(ctx context.Context, id lxc.Identity, node string, vmid int) (bool, error)
+	SnapshotConfig(ctx context.Context, id lxc.Identity, node string, vmid int, name string) (lxc.Config, error)
+	TakeSnapshot(ctx context.Context, id lxc.Identity, node string, vmid int, name, description string) (string, error)
+	DeleteSnapshot(ctx context.Context, id lxc.Identity, node string, vmid int, name string) (string, error)
+	RollbackSnapshot(ctx context.Context, id lxc.Identity, node string, vmid int, name string, start bool) (string, error)
+	SetSnapshotDescription(ctx context.Context, id lxc.Identity, node string, vmid int, name, description string) error
+	// Backups (backups.go, backup_actions.go, lastbackup.go).
+	StorageEntries(ctx context.Context, id lxc.Identity) ([]lxc.StorageEntry, error)
+	Backups(ctx context.Context, id lxc.Identity, node, storage string, vmid int) ([]lxc.Backup, error)
+	Backup(ctx context.Context, id lxc.Identity, node string, vmid int, o lxc.BackupOptions) (string, error)
+	DeleteBackup(ctx context.Context, id lxc.Identity, node, volid string) (string, error)
+	UpdateBackup(ctx context.Context, id lxc.Identity, node, volid string, notes *string, protected *bool) error
+	Restore(ctx context.Context, id lxc.Identity, node string, o lxc.RestoreOptions) (string, error)
 	OpenConsole(ctx context.Context, id lxc.Identity, node string, vmid int) (lxc.Console, error)
 	Storages(ctx context.Context, id lxc.Identity, node, content string) ([]lxc.Storage, error)
 	StorageContent(ctx context.Context, id lxc.Identity, node, storage, content string) ([]lxc.Volume, error)
@@ -174,7 +189,9 @@ type Server struct {
 	liveRenders atomic.Int64
 	realms      realmCache
 	handler     http.Handler
-	bulk        *bulkRunner // bulk actions running on this instance
+	// backupAgesCache keeps each user's newest backups (lastbackup.go).
+	backupAgesCache backupAgeCache
+	bulk            *bulkRunner // bulk actions running on this instance
 }
 
 // New checks cfg, parses the templates and builds the routes.

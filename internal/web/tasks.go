@@ -36,6 +36,10 @@ type taskPage struct {
 	LogFrom int    `json:"-"`
 	LogNext int    `json:"-"`
 	LogURL  string `json:"-"`
+	// Back is the page the task was started from (?back=), "" for the list;
+	// Open is the page of a container the task made (a restore).
+	Back string `json:"-"`
+	Open string `json:"-"`
 }
 
 // taskLogLines is how much of a task's log the task page shows at first;
@@ -157,6 +161,8 @@ func (s *Server) task(w http.ResponseWriter, r *http.Request) error {
 	if words, ok := describeTask(t); ok {
 		p.Title, p.Message = words.title, words.message(t)
 	}
+	s.describeTaskPage(r.Context(), s.identity(sess), t, &p)
+	p.Back = taskBack(r.URL.Query().Get("back"))
 	if next := taskNext(r.URL.Query().Get("next")); next != "" && !t.Running && p.OK {
 		if !wantsJSON(r) {
 			http.Redirect(w, r, next, http.StatusSeeOther)

@@ -30,8 +30,8 @@ type CreateRequest struct {
 	SSHKeys    string
 	HasSSHKeys bool
 	// Unprivileged is "0", "1", or "" when not given.
-	Unprivileged                     string
-	Start, HAManaged, Restore, Force bool
+	Unprivileged     string
+	Start, HAManaged bool
 	// Options are the configuration options given (rootfs, mpN, netN,
 	// hostname, memory, ...).
 	Options map[string]string
@@ -83,18 +83,14 @@ func (o *Ops) createChecks(c Caller, r CreateRequest) (createPlan, error) {
 	if !o.Cluster.Quorate() {
 		return p, state.Dief("cluster not ready - no quorum?\n")
 	}
-	if !r.Restore {
-		p.unpriv = perl.True(r.Unprivileged, r.Unprivileged != "")
-		if r.Unprivileged == "" {
-			p.unpriv = o.VersionAtLeast(9, 0, 0) // the API default was 0 before 9.0
+	p.unpriv = perl.True(r.Unprivileged, r.Unprivileged != "")
+	if r.Unprivileged == "" {
+		p.unpriv = o.VersionAtLeast(9, 0, 0) // the API default was 0 before 9.0
+	}
+	if !p.unpriv && o.VersionAtLeast(9, 0, 0) {
+		if err := o.ACL.Check(c.User, "/", "Sys.Modify"); err != nil {
+			return p, err
 		}
-		if !p.unpriv && o.VersionAtLeast(9, 0, 0) {
-			if err := o.ACL.Check(c.User, "/", "Sys.Modify"); err != nil {
-				return p, err
-			}
-		}
-	} else {
-		p.unpriv = perl.True(r.Unprivileged, r.Unprivileged != "")
 	}
 	if r.HAManaged {
 		if err := o.ACL.Check(c.User, "/", "Sys.Console"); err != nil {
@@ -102,17 +98,7 @@ func (o *Ops) createChecks(c Caller, r CreateRequest) (createPlan, error) {
 		}
 	}
 	if err := o.Cluster.InUseError(r.VMID); err != nil {
-		// restore with force over the same CT is the one exception
-		g := o.Cluster.LocalCT(c.Node, p.vmid)
-		if g == nil || !r.Restore || !r.Force {
-			return p, err
-		}
-		if g.Cur.Running {
-			return p, state.Dief("can't overwrite running container\n")
-		}
-		if err := checkProtection(o.Cluster.ConfOf(g), "unable to restore CT "+p.vmid); err != nil {
-			return p, err
-		}
+		return p, err // force counts only for a restore (restore.go)
 	}
 	if r.HasSSHKeys {
 		if err := validateSSHKeys(r.SSHKeys); err != nil {
@@ -138,11 +124,7 @@ func (o *Ops) createChecks(c Caller, r CreateRequest) (createPlan, error) {
 	if r.OSTemplate == "-" {
 		return p, state.Dief("pipe requires cli environment\n")
 	}
-	content := "vztmpl"
-	if r.Restore {
-		content = "backup"
-	}
-	if err := o.CheckVolumeAccess(c.User, r.VMID, r.OSTemplate, content); err != nil {
+	if err := o.CheckVolumeAccess(c.User, r.VMID, r.OSTemplate, "vztmpl"); err != nil {
 		return p, err
 	}
 	p.tmplSID, p.tmplName, _ = state.SplitVolID(r.OSTemplate)

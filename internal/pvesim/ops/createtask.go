@@ -40,9 +40,6 @@ func (l *taskLog) wait(d time.Duration) { l.at = l.at.Add(l.e.Dur(d)) }
 func (o *Ops) runCreate(c Caller, t *tasks.Task, g *state.Guest, p createPlan, at time.Time) {
 	e := o.Tasks
 	emsg := "unable to create CT " + p.vmid + " - "
-	if p.req.Restore {
-		emsg = "unable to restore CT " + p.vmid + " - "
-	}
 	l := &taskLog{e: e, t: t, at: at}
 	disks := o.plannedDisks(p)
 	for _, d := range disks {

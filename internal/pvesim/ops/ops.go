@@ -26,6 +26,8 @@ type Ops struct {
 	Now     func() time.Time
 	// Version is the simulated pve-manager version.
 	Version [3]int
+
+	dumpJobs map[*state.Node][]*dumpJob // per node: the running vzdump job first
 }
 
 // Caller is who asks, and the node that handles the call (the node in

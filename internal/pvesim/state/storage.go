@@ -153,6 +153,9 @@ func (c *Cluster) ListVolumes(sid string, n *Node, content string, vmid int) []V
 		out = append(out, *v)
 	}
 	for _, g := range c.Order {
+		if content != "" && content != "rootdir" && content != "images" {
+			break // guest disks are of these two content types only
+		}
 		if !st.Shared && g.Node != n {
 			continue
 		}

@@ -35,6 +35,12 @@ type Volume struct {
 	// Parent is the base volume of a linked clone, where the volume name
 	// carries it ("" on LVM-thin, whose names do not).
 	Parent string
+	// Subtype is a backup's guest type ("lxc"); "" for other content.
+	Subtype string
+	// Config is a backup's container configuration as it was backed up
+	// (no lock, snapshots, parent or pending changes); nil for other
+	// content.
+	Config map[string]string
 }
 
 // Storage IDs and volume names (PVE::Storage parse_volume_id and the

@@ -77,3 +77,10 @@ func (e *Engine) releaseLock(t *Task, at time.Time) {
 	}
 	delete(e.flocks, key)
 }
+
+// Unlock gives up the config lock t holds before t ends, as PVE's
+// workers do between the steps of an operation that keeps the container
+// locked through its configuration's "lock" option instead (snapshots,
+// rollbacks, backups): another task then gets the lock file at once and
+// finds "CT is locked (...)".
+func (e *Engine) Unlock(t *Task, at time.Time) { e.releaseLock(t, at) }
