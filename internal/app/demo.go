@@ -58,14 +58,14 @@ func runDemo(ctx context.Context, env Env, logger *slog.Logger) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo configuration: %w", err)
 	}
-	d, err := NewDashboard(ctx, cfg, Deps{Logger: logger, MemorySessions: cfg.RedisURL == ""})
+	d, err := NewDashboard(ctx, cfg, Deps{Logger: logger, MemorySessions: !cfg.UsesRedis()})
 	if err != nil {
 		return err
 	}
 	defer d.Close()
 	return serveAll(ctx, logger, d.endpoints(cfg, logger, func(addr string) {
 		sessions := "in memory"
-		if cfg.RedisURL != "" {
+		if cfg.UsesRedis() {
 			sessions = "in Redis"
 		}
 		var b strings.Builder

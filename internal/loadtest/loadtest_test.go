@@ -195,7 +195,7 @@ func loadAccounts(t *testing.T, st *apptest.Stack, n int) []loadtest.Account {
 }
 
 // countKeys counts the keys matching pattern with SCAN.
-func countKeys(t *testing.T, rdb *redis.Client, pattern string) int {
+func countKeys(t *testing.T, rdb redis.UniversalClient, pattern string) int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
