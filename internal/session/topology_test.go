@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,4 +106,50 @@ func TestRedisStoreOnSentinel(t *testing.T) {
 	testStoreContract(t, func(*testing.T) storeEnv {
 		return storeEnv{store: st, pass: time.Sleep}
 	})
+}
+
+// TestRedisOverTLSWithACLUser: rediss:// with an ACL user and password
+// reaches the server; a wrong password is refused without being echoed,
+// and so is a server certificate the client does not trust.
+func TestRedisOverTLSWithACLUser(t *testing.T) {
+	srv := redistest.StartTLS(t)
+	ctx := context.Background()
+	if err := srv.Client(t).Do(ctx, "ACL", "SETUSER", "lxcm", "on", ">pw-0123", "~*", "&*", "+@all").Err(); err != nil {
+		t.Fatal(err)
+	}
+	tlsURL := func(userinfo string) string { return "rediss://" + userinfo + "@" + srv.TLSAddr + "/0" }
+	cases := []struct {
+		name   string
+		opts   session.RedisOptions
+		wantOK bool
+	}{
+		{"ACL user over TLS", session.RedisOptions{URL: tlsURL("lxcm:pw-0123"), TLS: srv.Config}, true},
+		{"wrong password", session.RedisOptions{URL: tlsURL("lxcm:wrong-secret"), TLS: srv.Config}, false},
+		{"untrusted certificate", session.RedisOptions{URL: tlsURL("lxcm:pw-0123")}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := session.NewUniversalClient(tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			st := session.NewRedisStore(c)
+			s := newSession(t)
+			err = st.Save(ctx, s, time.Minute)
+			if tc.wantOK {
+				if err != nil {
+					t.Fatalf("Save: %v", err)
+				}
+				assertLoads(t, st, s)
+				return
+			}
+			if !errors.Is(err, session.ErrUnavailable) {
+				t.Fatalf("Save = %v, want ErrUnavailable", err)
+			}
+			if strings.Contains(err.Error(), "wrong-secret") {
+				t.Errorf("the error shows the password: %v", err)
+			}
+		})
+	}
 }
