@@ -84,10 +84,15 @@ type Dashboard struct {
 	Server  *web.Server
 	Metrics *metrics.Metrics
 	redis   redis.UniversalClient
+	store   *session.RedisStore // nil without Redis
 }
 
-// Close releases the Redis connection, if any.
+// Close stops the session cache's tracking and releases the Redis
+// connections, if any.
 func (d *Dashboard) Close() error {
+	if d.store != nil {
+		d.store.Close()
+	}
 	if d.redis != nil {
 		return d.redis.Close()
 	}
@@ -195,7 +200,11 @@ func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (_ *Dashboa
 			return nil, err
 		}
 		rc.AddHook(d.Metrics.RedisHook())
-		rs := session.NewRedisStore(rc)
+		rs, err := session.NewCachedRedisStore(rc, session.CacheOptions{Logger: logger})
+		if err != nil {
+			return nil, err
+		}
+		d.store = rs
 		store, counter = rs, rs
 		limiter = throttle.NewRedis(rc)
 		claims = throttle.NewRedisClaims(rc, "tfa-used:")

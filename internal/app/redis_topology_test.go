@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -182,5 +183,86 @@ func TestClusterSignOutEverywhere(t *testing.T) {
 		if err != nil || len(ks) != 0 {
 			t.Errorf("node %d still holds %d session keys (%v)", i, len(ks), err)
 		}
+	}
+}
+
+// getCalls is how many GETs Redis has served (INFO commandstats).
+func getCalls(t *testing.T, st *apptest.Stack) int {
+	t.Helper()
+	info, err := st.RDB.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(info, "\n") {
+		if rest, ok := strings.CutPrefix(line, "cmdstat_get:calls="); ok {
+			n, _ := strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
+			return n
+		}
+	}
+	return 0
+}
+
+// TestSessionCacheAcrossInstances: a signed-in person's repeat requests on
+// an instance cost no Redis GET, and a sign-out on one instance is refused
+// by the other at the very next request.
+func TestSessionCacheAcrossInstances(t *testing.T) {
+	one := apptest.Start(t, apptest.Options{})
+	two := one.Instance(t, nil)
+	for _, tc := range []struct {
+		name    string
+		signOut func(t *testing.T, c *http.Client) page
+	}{
+		{"sign-out", func(t *testing.T, c *http.Client) page {
+			p, _ := browse(t, c, http.MethodPost, one.URL+"/logout", url.Values{})
+			return p
+		}},
+		{"sign out everywhere", func(t *testing.T, c *http.Client) page {
+			p, _ := browse(t, c, http.MethodPost, one.URL+"/sessions/logout-all", url.Values{})
+			return p
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := one.Client(t)
+			signInRoot(t, one, c)
+			// Warm instance two, until a request is served without a GET
+			// (the sign-in's own write reaches it as an invalidation a
+			// moment after the first request).
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				before := getCalls(t, one)
+				p, err := browse(t, c, http.MethodGet, two.URL+"/no-such-page", nil)
+				if err != nil || p.status != http.StatusNotFound {
+					t.Fatalf("signed-in request on instance two: %d, %v", p.status, err)
+				}
+				if getCalls(t, one) == before {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("instance two never served the session from its cache")
+				}
+			}
+			req, _ := http.NewRequest(http.MethodGet, two.URL+"/no-such-page", nil)
+			req.Header.Set("Accept", "text/html")
+			cookies := c.Jar.Cookies(req.URL) // before the sign-out clears them
+			if len(cookies) == 0 {
+				t.Fatal("no cookies")
+			}
+			for _, ck := range cookies {
+				req.AddCookie(ck)
+			}
+			if p := tc.signOut(t, c); p.status != http.StatusSeeOther || p.location != "/login" {
+				t.Fatalf("sign-out on instance one: %+v", p)
+			}
+			// The old cookie, at once, on the instance that had it cached.
+			stale := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			resp, err := stale.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+				t.Errorf("instance two after the sign-out: %d to %q, want the sign-in page", resp.StatusCode, resp.Header.Get("Location"))
+			}
+		})
 	}
 }

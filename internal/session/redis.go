@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"time"
@@ -60,12 +61,84 @@ func redactURLError(err error) error {
 // session, not atomically with it. It is safe for concurrent use.
 type RedisStore struct {
 	client redis.UniversalClient
+	cache  *sessionCache // nil: every Load asks Redis
+	trk    *tracker
 }
 
-// NewRedisStore returns a RedisStore using c. The caller keeps ownership of c
-// and closes it.
+// NewRedisStore returns a RedisStore using c, without a cache. The caller
+// keeps ownership of c and closes it.
 func NewRedisStore(c redis.UniversalClient) *RedisStore {
 	return &RedisStore{client: c}
+}
+
+// CacheOptions tune the session cache of NewCachedRedisStore.
+type CacheOptions struct {
+	// MaxEntries bounds the sessions held (default 50,000, a few tens of
+	// MB at most).
+	MaxEntries int
+	// MaxAge is how long a cached session is served without asking Redis
+	// again even when no invalidation came (default 30 s): a backstop, not
+	// what keeps the cache correct.
+	MaxAge time.Duration
+	// Logger receives the loss and return of the invalidation connections.
+	Logger *slog.Logger
+}
+
+// Defaults of CacheOptions.
+const (
+	DefaultCacheEntries = 50_000
+	DefaultCacheMaxAge  = 30 * time.Second
+)
+
+// NewCachedRedisStore returns a RedisStore using c whose Load serves
+// repeat requests of a session from memory, kept correct by Redis'
+// server-assisted client-side caching: one connection per primary with
+// CLIENT TRACKING ON BCAST PREFIX session: tells this instance about every
+// change of a session key on any instance (a sign-out, a renewal, an
+// expiry). While such a connection is down, or has an invalidation not yet
+// applied, Load reads from Redis. c must be a *redis.Client (one server or
+// Sentinel) or a *redis.ClusterClient. Close stops the tracking; the
+// caller keeps ownership of c.
+func NewCachedRedisStore(c redis.UniversalClient, o CacheOptions) (*RedisStore, error) {
+	targets, err := targetsOf(c)
+	if err != nil {
+		return nil, err
+	}
+	if o.MaxEntries <= 0 {
+		o.MaxEntries = DefaultCacheEntries
+	}
+	if o.MaxAge <= 0 {
+		o.MaxAge = DefaultCacheMaxAge
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	cache := newSessionCache(o.MaxEntries, o.MaxAge)
+	return &RedisStore{client: c, cache: cache, trk: startTracker(targets, cache, o.Logger)}, nil
+}
+
+// Close stops the cache's tracking connections (nothing for a store
+// without a cache).
+func (r *RedisStore) Close() {
+	if r.trk != nil {
+		r.trk.close()
+	}
+}
+
+// CacheStats reports on the cache (zero for a store without one).
+func (r *RedisStore) CacheStats() CacheStats {
+	if r.cache == nil {
+		return CacheStats{}
+	}
+	return r.cache.stats()
+}
+
+// forget drops id from this instance's cache (a write of this instance;
+// other instances hear of it from Redis).
+func (r *RedisStore) forget(id string) {
+	if r.cache != nil {
+		r.cache.forget(id)
+	}
 }
 
 var _ Store = (*RedisStore)(nil)
@@ -78,6 +151,13 @@ func (r *RedisStore) Load(ctx context.Context, id string) (Session, error) {
 	if id == "" {
 		return Session{}, fmt.Errorf("%w: empty session id", ErrNotFound)
 	}
+	var m mark
+	if r.cache != nil {
+		if s, ok := r.cache.get(id, time.Now()); ok {
+			return s, nil
+		}
+		m = r.cache.mark()
+	}
 	raw, err := r.client.Get(ctx, Key(id)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return Session{}, ErrNotFound
@@ -85,7 +165,11 @@ func (r *RedisStore) Load(ctx context.Context, id string) (Session, error) {
 	if err != nil {
 		return Session{}, &UnavailableError{Op: "load", Err: err}
 	}
-	return decodeSession(id, raw)
+	s, err := decodeSession(id, raw)
+	if err == nil && r.cache != nil {
+		r.cache.put(s, m, time.Now())
+	}
+	return s, err
 }
 
 // decodeSession reads a stored session value.
@@ -117,6 +201,8 @@ func (r *RedisStore) Save(ctx context.Context, s Session, ttl time.Duration) err
 	}
 	ttl = roundUpToSecond(ttl)
 	now := time.Now()
+	r.forget(s.ID)
+	defer r.forget(s.ID)
 	pipe := r.client.Pipeline()
 	pipe.Set(ctx, Key(s.ID), raw, ttl)
 	addToIndexes(ctx, pipe, s, ttl, now)
@@ -157,6 +243,10 @@ func (r *RedisStore) Update(ctx context.Context, s Session, ttl time.Duration) e
 	if err != nil {
 		return fmt.Errorf("session: update: encode: %w", err)
 	}
+	// Forgotten before and after the write: a Load of this instance that
+	// read the old value meanwhile does not keep it.
+	r.forget(s.ID)
+	defer r.forget(s.ID)
 	args := redis.SetArgs{Mode: "XX", KeepTTL: true}
 	if ttl != KeepTTL {
 		ttl = roundUpToSecond(ttl)
@@ -249,6 +339,8 @@ func (r *RedisStore) Delete(ctx context.Context, id string) error {
 	if id == "" {
 		return nil
 	}
+	r.forget(id)
+	defer r.forget(id)
 	if err := r.client.Del(ctx, Key(id)).Err(); err != nil {
 		return &UnavailableError{Op: "delete", Err: err}
 	}
