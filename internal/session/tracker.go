@@ -225,6 +225,8 @@ type trackConn struct {
 	// raw is the socket under conn (under TLS too), for looking at unread
 	// bytes without taking them; nil where that is not possible.
 	raw syscall.RawConn
+	// fd is raw's descriptor number (-1: none), for pending.
+	fd int
 	// waitFirst: conn is not TLS, so the reader can wait until the socket
 	// is readable, mark itself busy and only then take the bytes, leaving
 	// no moment in which an invalidation is neither unread nor busy.
@@ -258,6 +260,7 @@ func openTrackConn(ctx context.Context, tg trackTarget) (*trackConn, error) {
 	if tc.raw == nil {
 		tc.waitFirst = false
 	}
+	tc.noteFD()
 	tc.br = bufio.NewReader(busyReader{tc})
 	if err := tc.setUp(tg); err != nil {
 		_ = conn.Close()
