@@ -135,6 +135,7 @@ type Server struct {
 	pages   *renderer
 	live    *live.Hub
 	ctLive  *live.Hub // one feed per user and open container page
+	recent  recentOverviews
 	streams *streamRegistry
 	views   viewCache
 	// liveRenders counts renders of the live part of the page for streams.
