@@ -85,12 +85,17 @@ func Run(ctx context.Context, env Env) error {
 type Dashboard struct {
 	Server  *web.Server
 	Metrics *metrics.Metrics
-	redis   *redis.Client
+	redis   redis.UniversalClient
+	store   *session.RedisStore // nil without Redis
 	pve     *proxmox.Client
 }
 
-// Close releases the Redis connection, if any.
+// Close stops the session cache's tracking and releases the Redis
+// connections, if any.
 func (d *Dashboard) Close() error {
+	if d.store != nil {
+		d.store.Close()
+	}
 	if d.redis != nil {
 		return d.redis.Close()
 	}
@@ -120,8 +125,8 @@ func (deps Deps) step(name string, d *Dashboard) error {
 }
 
 // NewDashboard builds the dashboard from cfg. Unless deps.MemorySessions,
-// Redis at cfg.RedisURL must answer now, or NewDashboard fails with a
-// message naming REDIS_URL. When it fails it has released what it opened.
+// Redis (one server at cfg.RedisURL, Sentinel or Cluster) must answer now,
+// or NewDashboard fails with a message naming the setting. When it fails it has released what it opened.
 func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (_ *Dashboard, err error) {
 	logger := deps.Logger
 	if logger == nil {
@@ -187,21 +192,26 @@ func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (_ *Dashboa
 		claims = throttle.NewMemoryClaims(now)
 		slots, bulk = jobs.NewMemorySlots(nil), jobs.NewMemoryStore(nil)
 	} else {
-		rc, err := session.NewRedisClient(cfg.RedisURL)
+		setting := redisSetting(cfg)
+		rc, err := session.NewUniversalClient(redisOptions(cfg))
 		if err != nil {
-			return nil, fmt.Errorf("REDIS_URL: %w", err)
+			return nil, fmt.Errorf("%s: %w", setting, err)
 		}
 		d.redis = rc // closed by the deferred clean-up if a later step fails
 		pingCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		defer cancel()
-		if err := rc.Ping(pingCtx).Err(); err != nil {
-			return nil, fmt.Errorf("REDIS_URL: cannot reach Redis (is it running, and is REDIS_URL right?): %w", err)
+		if err := pingRedis(pingCtx, rc); err != nil {
+			return nil, fmt.Errorf("%s: cannot reach Redis (is it running, and is %s right?): %w", setting, setting, err)
 		}
 		if err := deps.step("redis", d); err != nil {
 			return nil, err
 		}
 		rc.AddHook(d.Metrics.RedisHook())
-		rs := session.NewRedisStore(rc)
+		rs, err := session.NewCachedRedisStore(rc, session.CacheOptions{Logger: logger})
+		if err != nil {
+			return nil, err
+		}
+		d.store = rs
 		store, counter = rs, rs
 		limiter = throttle.NewRedis(rc)
 		claims = throttle.NewRedisClaims(rc, "tfa-used:")
@@ -214,7 +224,7 @@ func NewDashboard(ctx context.Context, cfg config.Config, deps Deps) (_ *Dashboa
 			return nil, err
 		}
 		shared = live.NewRedisShared(rc, instance[:12])
-		checks = append(checks, web.Check{Name: "redis", Ping: func(ctx context.Context) error { return rc.Ping(ctx).Err() }})
+		checks = append(checks, web.Check{Name: "redis", Ping: func(ctx context.Context) error { return pingRedis(ctx, rc) }})
 	}
 	d.Server, err = web.New(web.Config{
 		PVE:                pve,

@@ -71,14 +71,14 @@ func runDemo(ctx context.Context, env Env, logger *slog.Logger) error {
 	}
 	// Registered at the simulator's provider, as an administrator would.
 	simSrv.RegisterRedirectURI(cfg.PublicURL + web.OpenIDCallbackPath)
-	d, err := NewDashboard(ctx, cfg, Deps{Logger: logger, MemorySessions: cfg.RedisURL == ""})
+	d, err := NewDashboard(ctx, cfg, Deps{Logger: logger, MemorySessions: !cfg.UsesRedis()})
 	if err != nil {
 		return err
 	}
 	defer d.Close()
 	eps := d.endpoints(cfg, logger, func(addr string) {
 		sessions := "in memory"
-		if cfg.RedisURL != "" {
+		if cfg.UsesRedis() {
 			sessions = "in Redis"
 		}
 		var b strings.Builder

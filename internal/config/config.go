@@ -43,9 +43,24 @@ type Config struct {
 	// SessionSecretPrevious is the secret before a rotation; values sealed
 	// with it are still read (SESSION_SECRET_PREVIOUS, optional, 32+ chars).
 	SessionSecretPrevious string
-	// RedisURL is where sessions live (REDIS_URL, default redis://127.0.0.1:6379/0).
-	// In demo mode an empty value means sessions in memory.
+	// RedisURL is where sessions live (REDIS_URL, default
+	// redis://127.0.0.1:6379/0 when neither Sentinel nor Cluster is set).
+	// With Sentinel or Cluster it is optional and only gives the scheme
+	// (rediss:// for TLS), user and password. In demo mode an empty value
+	// means sessions in memory.
 	RedisURL string
+	// RedisSentinelAddrs are the Redis Sentinels' host:port addresses
+	// (REDIS_SENTINEL_ADDRS, comma-separated).
+	RedisSentinelAddrs []string
+	// RedisSentinelMaster is the name the sentinels know the primary by
+	// (REDIS_SENTINEL_MASTER; required with REDIS_SENTINEL_ADDRS).
+	RedisSentinelMaster string
+	// RedisSentinelPassword is the sentinels' own password
+	// (REDIS_SENTINEL_PASSWORD, optional).
+	RedisSentinelPassword string
+	// RedisClusterAddrs are host:port addresses of some Redis Cluster nodes
+	// (REDIS_CLUSTER_ADDRS, comma-separated); the rest are discovered.
+	RedisClusterAddrs []string
 	// ListenAddr is the dashboard's address (LISTEN_ADDR, default 127.0.0.1:3001).
 	ListenAddr string
 	// CookieSecure sets the Secure flag on the session cookie (COOKIE_SECURE, default true).
@@ -114,7 +129,6 @@ func Load(getenv func(string) string) (Config, error) {
 		CAFile:                getenv("PROXMOX_CA_FILE"),
 		SessionSecret:         getenv("SESSION_SECRET"),
 		SessionSecretPrevious: getenv("SESSION_SECRET_PREVIOUS"),
-		RedisURL:              orDefault(getenv("REDIS_URL"), DefaultRedisURL),
 		ListenAddr:            orDefault(getenv("LISTEN_ADDR"), DefaultListenAddr),
 		CookieSecure:          true,
 		LiveInterval:          DefaultLiveInterval,
@@ -126,7 +140,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if strings.EqualFold(c.MetricsAddr, MetricsOff) {
 		c.MetricsAddr = ""
 	}
-	var errs []error
+	errs := loadRedis(getenv, &c)
 	if v := strings.TrimSpace(getenv("SESSION_MAX_AGE")); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 10*time.Minute || d > 30*24*time.Hour {
@@ -213,10 +227,8 @@ func (c *Config) Validate() error {
 			errs = append(errs, &Error{"PROXMOX_CA_FILE", err.Error()})
 		}
 	}
-	if c.RedisURL != "" {
-		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
-			errs = append(errs, &Error{"REDIS_URL", "must be a redis://, rediss:// or unix:// URL"})
-		}
+	if err := c.validateRedis(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {

@@ -16,13 +16,13 @@ import (
 // bulk-slots:{key}: token -> end of its lease (ms, Redis' clock, so the
 // instances' clocks do not matter).
 type RedisSlots struct {
-	rdb *redis.Client
+	rdb redis.UniversalClient
 }
 
 var _ Slots = (*RedisSlots)(nil)
 
 // NewRedisSlots returns Slots on rdb.
-func NewRedisSlots(rdb *redis.Client) *RedisSlots { return &RedisSlots{rdb: rdb} }
+func NewRedisSlots(rdb redis.UniversalClient) *RedisSlots { return &RedisSlots{rdb: rdb} }
 
 // acquireScript: drop run-out leases, then take a slot if one is free.
 var acquireScript = redis.NewScript(`
@@ -91,13 +91,13 @@ func (r *RedisSlots) Release(ctx context.Context, key, token string) error {
 // job's own fields (JSON), "n" the number of items, "i:<n>" each item
 // (JSON), "done" 1 once finished.
 type RedisStore struct {
-	rdb *redis.Client
+	rdb redis.UniversalClient
 }
 
 var _ Store = (*RedisStore)(nil)
 
 // NewRedisStore returns a Store on rdb.
-func NewRedisStore(rdb *redis.Client) *RedisStore { return &RedisStore{rdb: rdb} }
+func NewRedisStore(rdb redis.UniversalClient) *RedisStore { return &RedisStore{rdb: rdb} }
 
 func jobKey(id string) string { return "bulk-job:" + id }
 

@@ -23,6 +23,10 @@ type Snapshot struct {
 	Perms      lxc.Permissions
 	// PermsAt is when Perms were fetched; a fetcher may reuse recent ones.
 	PermsAt time.Time
+	// Version is PVE's version as the user's pages show it, fetched at
+	// VersionAt (zero: not fetched); a fetcher may reuse a recent one.
+	Version   lxc.Version
+	VersionAt time.Time
 	// FetchedAt is when the data was fetched (the last good poll).
 	FetchedAt time.Time
 	// Err is the last poll's error; when set, the data above is the last
@@ -437,12 +441,15 @@ type sharedSnapshot struct {
 	Nodes      []lxc.Node
 	Perms      lxc.Permissions
 	PermsAt    time.Time
+	Version    lxc.Version
+	VersionAt  time.Time
 	FetchedAt  time.Time
 	Err        lxc.Code `json:",omitempty"`
 }
 
 func encodeShared(s Snapshot, err error) ([]byte, error) {
-	out := sharedSnapshot{Containers: s.Containers, Nodes: s.Nodes, Perms: s.Perms, PermsAt: s.PermsAt, FetchedAt: s.FetchedAt}
+	out := sharedSnapshot{Containers: s.Containers, Nodes: s.Nodes, Perms: s.Perms, PermsAt: s.PermsAt,
+		Version: s.Version, VersionAt: s.VersionAt, FetchedAt: s.FetchedAt}
 	if err != nil {
 		out.Err = lxc.ErrorCode(err)
 	}
@@ -455,7 +462,8 @@ func decodeShared(data []byte) (Snapshot, error) {
 	if err := json.Unmarshal(data, &in); err != nil {
 		return Snapshot{}, err
 	}
-	snap := Snapshot{Containers: in.Containers, Nodes: in.Nodes, Perms: in.Perms, PermsAt: in.PermsAt, FetchedAt: in.FetchedAt}
+	snap := Snapshot{Containers: in.Containers, Nodes: in.Nodes, Perms: in.Perms, PermsAt: in.PermsAt,
+		Version: in.Version, VersionAt: in.VersionAt, FetchedAt: in.FetchedAt}
 	if in.Err != "" {
 		snap.Err = &lxc.Error{Code: in.Err, Message: "reported by the instance that polls for this user"}
 	}

@@ -10,15 +10,16 @@ import (
 )
 
 // RedisShared is Shared on Redis: the lead is a SET NX key
-// live-lead:{user}, the snapshot lives at live-snapshot:{user}.
+// live-lead:{user}, the snapshot lives at live-snapshot:{user}. Every
+// command touches one key, so it works on a Redis Cluster as on one server.
 type RedisShared struct {
-	rdb      *redis.Client
+	rdb      redis.UniversalClient
 	instance string
 }
 
 // NewRedisShared returns a Shared on rdb; instance names this process in
 // the lead key (any unique string).
-func NewRedisShared(rdb *redis.Client, instance string) *RedisShared {
+func NewRedisShared(rdb redis.UniversalClient, instance string) *RedisShared {
 	return &RedisShared{rdb: rdb, instance: instance}
 }
 

@@ -8,7 +8,9 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -49,6 +51,7 @@ func TestLoad(t *testing.T) {
 		duration: envDuration(t, "LOADTEST_DURATION", 30*time.Second),
 		minPause: minPause,
 		maxPause: maxPause,
+		listP95:  250 * time.Millisecond,
 	})
 }
 
@@ -71,6 +74,9 @@ type loadParams struct {
 	duration           time.Duration
 	minPause, maxPause time.Duration
 	liveInterval       time.Duration
+	// listP95, when set, is the most the list page's 95th percentile may
+	// take.
+	listP95 time.Duration
 }
 
 // runLoad runs the load and its checks.
@@ -111,8 +117,22 @@ func runLoad(t *testing.T, p loadParams) {
 		t.Errorf("after sign-in: %d session keys in Redis for %d signed-in clients", n, fleet.SignedIn())
 	}
 
+	simBefore, cpuBefore := st.Sim.Requests(), processCPU()
 	report := fleet.Run(ctx)
+	simRequests, cpu := st.Sim.Requests()-simBefore, processCPU()-cpuBefore
 	t.Logf("load:\n%s", report)
+	// The simulator shares the process (and the two cores) with the
+	// dashboard and the load generator: its requests are its share.
+	t.Logf("simulator: %d requests during the load (%.0f/s, %.2f per list page); process CPU %.1f s in %.1f s (dashboard, simulator, Redis client and load generator together)",
+		simRequests, float64(simRequests)/report.Elapsed.Seconds(), float64(simRequests)/float64(max(1, len(report.ByKind[loadtest.List]))),
+		cpu.Seconds(), report.Elapsed.Seconds())
+	if p.listP95 > 0 {
+		list := slices.Clone(report.ByKind[loadtest.List])
+		slices.Sort(list)
+		if p95 := loadtest.Percentile(list, 95); p95 > p.listP95 {
+			t.Errorf("list page p95 %v, want under %v", p95, p.listP95)
+		}
+	}
 
 	// The load is over: every page is closed, so the live pollers stop;
 	// the clients' kept-alive connections are closed; the dashboard's own
@@ -167,6 +187,15 @@ func runLoad(t *testing.T, p loadParams) {
 	}
 }
 
+// processCPU is the CPU time this process has used (user and system).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // loadAccounts returns n accounts (at least 4) for the clients: the demo
 // scenario's root, alice, auditor and carol (pam, pve and an LDAP realm)
 // and n-4 more pve users, half of them auditors of everything, half power
@@ -195,7 +224,7 @@ func loadAccounts(t *testing.T, st *apptest.Stack, n int) []loadtest.Account {
 }
 
 // countKeys counts the keys matching pattern with SCAN.
-func countKeys(t *testing.T, rdb *redis.Client, pattern string) int {
+func countKeys(t *testing.T, rdb redis.UniversalClient, pattern string) int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

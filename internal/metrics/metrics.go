@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,12 +27,28 @@ type Metrics struct {
 	pveCalls    *prometheus.CounterVec
 	pveDuration *prometheus.HistogramVec
 	redisErrors prometheus.Counter
+
+	// routeMu guards routes: the instruments of each route and status seen,
+	// so that a request costs no label hashing.
+	routeMu sync.RWMutex
+	routes  map[routeKey]routeInstruments
+}
+
+type routeKey struct {
+	route  string
+	status int
+}
+
+type routeInstruments struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
 }
 
 // New returns the instruments. activeSessions, when not nil, is asked at
 // each scrape for the number of live sessions.
 func New(activeSessions func(ctx context.Context) (int, error)) *Metrics {
 	m := &Metrics{
+		routes:   map[routeKey]routeInstruments{},
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lxcm_http_requests_total", Help: "HTTP requests by route pattern and status code.",
@@ -79,9 +96,20 @@ func (m *Metrics) ObserveRequest(route string, status int, d time.Duration, stre
 	if route == "" {
 		route = "unmatched"
 	}
-	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+	k := routeKey{route, status}
+	m.routeMu.RLock()
+	in, ok := m.routes[k]
+	m.routeMu.RUnlock()
+	if !ok {
+		// Routes are the mux's patterns and statuses few, so this stays small.
+		in = routeInstruments{m.requests.WithLabelValues(route, strconv.Itoa(status)), m.duration.WithLabelValues(route)}
+		m.routeMu.Lock()
+		m.routes[k] = in
+		m.routeMu.Unlock()
+	}
+	in.count.Inc()
 	if !stream {
-		m.duration.WithLabelValues(route).Observe(d.Seconds())
+		in.duration.Observe(d.Seconds())
 	}
 }
 

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
 // Timeouts NewRedisClient applies unless the URL sets its own, so that a lost
@@ -41,21 +41,7 @@ func NewRedisClient(url string) (*redis.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("session: parse redis URL: %w", redactURLError(err))
 	}
-	opts.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-	// CLIENT SETINFO needs Redis 7.2; older servers answer an error that
-	// go-redis ignores but that would show up as a failed command.
-	opts.DisableIdentity = true
-	if opts.DialTimeout == 0 {
-		opts.DialTimeout = redisDialTimeout
-	}
-	if opts.ReadTimeout == 0 {
-		opts.ReadTimeout = redisReadTimeout
-	}
-	if opts.WriteTimeout == 0 {
-		opts.WriteTimeout = redisWriteTimeout
-	}
-	opts.DialerRetries = redisDialAttempts
-	return redis.NewClient(opts), nil
+	return redis.NewClient(tuneOptions(opts)), nil
 }
 
 // redactURLError replaces the URL that net/url puts into its parse errors,
@@ -69,15 +55,90 @@ func redactURLError(err error) error {
 }
 
 // RedisStore is a Store that keeps each session as JSON under Key(id) with a
-// Redis expiry. It is safe for concurrent use.
+// Redis expiry. It works on one server, behind Sentinel and on a Redis
+// Cluster: no command or transaction spans two keys (a cluster would refuse
+// keys of different hash slots), so the indexes are written next to the
+// session, not atomically with it. It is safe for concurrent use.
 type RedisStore struct {
-	client *redis.Client
+	client redis.UniversalClient
+	cache  *sessionCache // nil: every Load asks Redis
+	trk    *tracker
 }
 
-// NewRedisStore returns a RedisStore using c. The caller keeps ownership of c
-// and closes it.
-func NewRedisStore(c *redis.Client) *RedisStore {
+// NewRedisStore returns a RedisStore using c, without a cache. The caller
+// keeps ownership of c and closes it.
+func NewRedisStore(c redis.UniversalClient) *RedisStore {
 	return &RedisStore{client: c}
+}
+
+// CacheOptions tune the session cache of NewCachedRedisStore.
+type CacheOptions struct {
+	// MaxEntries bounds the sessions held (default 50,000, a few tens of
+	// MB at most).
+	MaxEntries int
+	// MaxAge is how long a cached session is served without asking Redis
+	// again even when no invalidation came (default 30 s): a backstop, not
+	// what keeps the cache correct.
+	MaxAge time.Duration
+	// Logger receives the loss and return of the invalidation connections.
+	Logger *slog.Logger
+}
+
+// Defaults of CacheOptions.
+const (
+	DefaultCacheEntries = 50_000
+	DefaultCacheMaxAge  = 30 * time.Second
+)
+
+// NewCachedRedisStore returns a RedisStore using c whose Load serves
+// repeat requests of a session from memory, kept correct by Redis'
+// server-assisted client-side caching: one connection per primary with
+// CLIENT TRACKING ON BCAST PREFIX session: tells this instance about every
+// change of a session key on any instance (a sign-out, a renewal, an
+// expiry). While such a connection is down, or has an invalidation not yet
+// applied, Load reads from Redis. c must be a *redis.Client (one server or
+// Sentinel) or a *redis.ClusterClient. Close stops the tracking; the
+// caller keeps ownership of c.
+func NewCachedRedisStore(c redis.UniversalClient, o CacheOptions) (*RedisStore, error) {
+	targets, err := targetsOf(c)
+	if err != nil {
+		return nil, err
+	}
+	if o.MaxEntries <= 0 {
+		o.MaxEntries = DefaultCacheEntries
+	}
+	if o.MaxAge <= 0 {
+		o.MaxAge = DefaultCacheMaxAge
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	cache := newSessionCache(o.MaxEntries, o.MaxAge)
+	return &RedisStore{client: c, cache: cache, trk: startTracker(targets, cache, o.Logger)}, nil
+}
+
+// Close stops the cache's tracking connections (nothing for a store
+// without a cache).
+func (r *RedisStore) Close() {
+	if r.trk != nil {
+		r.trk.close()
+	}
+}
+
+// CacheStats reports on the cache (zero for a store without one).
+func (r *RedisStore) CacheStats() CacheStats {
+	if r.cache == nil {
+		return CacheStats{}
+	}
+	return r.cache.stats()
+}
+
+// forget drops id from this instance's cache (a write of this instance;
+// other instances hear of it from Redis).
+func (r *RedisStore) forget(id string) {
+	if r.cache != nil {
+		r.cache.forget(id)
+	}
 }
 
 var _ Store = (*RedisStore)(nil)
@@ -90,6 +151,13 @@ func (r *RedisStore) Load(ctx context.Context, id string) (Session, error) {
 	if id == "" {
 		return Session{}, fmt.Errorf("%w: empty session id", ErrNotFound)
 	}
+	var m mark
+	if r.cache != nil {
+		if s, ok := r.cache.get(id, time.Now()); ok {
+			return s, nil
+		}
+		m = r.cache.mark()
+	}
 	raw, err := r.client.Get(ctx, Key(id)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return Session{}, ErrNotFound
@@ -97,6 +165,15 @@ func (r *RedisStore) Load(ctx context.Context, id string) (Session, error) {
 	if err != nil {
 		return Session{}, &UnavailableError{Op: "load", Err: err}
 	}
+	s, err := decodeSession(id, raw)
+	if err == nil && r.cache != nil {
+		r.cache.put(s, m, time.Now())
+	}
+	return s, err
+}
+
+// decodeSession reads a stored session value.
+func decodeSession(id string, raw []byte) (Session, error) {
 	var s Session
 	if err := json.Unmarshal(raw, &s); err != nil {
 		// A value we cannot read is as good as no session: the user signs in
@@ -110,8 +187,9 @@ func (r *RedisStore) Load(ctx context.Context, id string) (Session, error) {
 
 // Save stores s under Key(s.ID) as JSON with SET ... EX, overwriting any
 // previous value, adds it to its user's index and to the expiry index that
-// Count reads. The TTL is rounded up to whole seconds. ExpiresAt is stored
-// in UTC as RFC 3339.
+// Count reads, in one pipeline (one round trip per server involved). The
+// TTL is rounded up to whole seconds. ExpiresAt is stored in UTC as RFC
+// 3339.
 func (r *RedisStore) Save(ctx context.Context, s Session, ttl time.Duration) error {
 	if err := validateSave(s, ttl); err != nil {
 		return err
@@ -123,15 +201,11 @@ func (r *RedisStore) Save(ctx context.Context, s Session, ttl time.Duration) err
 	}
 	ttl = roundUpToSecond(ttl)
 	now := time.Now()
-	pipe := r.client.TxPipeline()
+	r.forget(s.ID)
+	defer r.forget(s.ID)
+	pipe := r.client.Pipeline()
 	pipe.Set(ctx, Key(s.ID), raw, ttl)
-	if s.Username != "" {
-		// The index lives as long as the user's longest session.
-		pipe.SAdd(ctx, UserKey(s.Username), s.ID)
-		pipe.ExpireGT(ctx, UserKey(s.Username), ttl)
-		pipe.ExpireNX(ctx, UserKey(s.Username), ttl)
-	}
-	pipe.ZAdd(ctx, expiryKey, redis.Z{Score: expiryScore(now.Add(ttl)), Member: s.ID})
+	addToIndexes(ctx, pipe, s, ttl, now)
 	pipe.ZRemRangeByScore(ctx, expiryKey, "-inf", "("+strconv.FormatFloat(expiryScore(now), 'f', -1, 64))
 	if _, err := pipe.Exec(ctx); err != nil {
 		return &UnavailableError{Op: "save", Err: err}
@@ -139,36 +213,27 @@ func (r *RedisStore) Save(ctx context.Context, s Session, ttl time.Duration) err
 	return nil
 }
 
-// updateScript writes a session only if its key exists, in one step, so a
-// sign-out between a request's Load and its write stays a sign-out. With a
-// new TTL it also moves the session's expiry in the expiry index and keeps
-// the user's index alive as long as the session.
-//
-// KEYS: session key, expiry index, user index (absent without a user name).
-// ARGV: JSON value, TTL in seconds ("keep": unchanged), session id, expiry
-// score.
-var updateScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  return 0
-end
-if ARGV[2] == 'keep' then
-  redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
-  return 1
-end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
-if KEYS[3] then
-  redis.call('SADD', KEYS[3], ARGV[3])
-  redis.call('EXPIRE', KEYS[3], ARGV[2], 'GT')
-  redis.call('EXPIRE', KEYS[3], ARGV[2], 'NX')
-end
-return 1
-`)
+// addToIndexes queues the index entries of s for a key living ttl from
+// now: its user's index (which lives as long as the user's longest
+// session) and the expiry index.
+func addToIndexes(ctx context.Context, pipe redis.Pipeliner, s Session, ttl time.Duration, now time.Time) {
+	if s.Username != "" {
+		pipe.SAdd(ctx, UserKey(s.Username), s.ID)
+		pipe.ExpireGT(ctx, UserKey(s.Username), ttl)
+		pipe.ExpireNX(ctx, UserKey(s.Username), ttl)
+	}
+	pipe.ZAdd(ctx, expiryKey, redis.Z{Score: expiryScore(now.Add(ttl)), Member: s.ID})
+}
 
 // Update replaces the session stored under Key(s.ID) only if that key still
-// exists (a Lua script: EXISTS, then SET ... KEEPTTL or SET ... EX); a
-// deleted or expired session yields ErrNotFound and is not written. A new
-// TTL is rounded up to whole seconds like Save's.
+// exists (SET ... XX, with KEEPTTL or a new EX), so a sign-out between a
+// request's Load and its write stays a sign-out: a deleted or expired
+// session yields ErrNotFound and is not written. A new TTL (a renewal) is
+// rounded up to whole seconds like Save's and also moves the session in
+// the expiry index and keeps its user's index alive: those entries are
+// written first and taken back when the session turns out to be gone, so
+// a concurrent Delete (which removes the expiry entry after the key)
+// leaves no entry behind in either order.
 func (r *RedisStore) Update(ctx context.Context, s Session, ttl time.Duration) error {
 	if err := validateUpdate(s, ttl); err != nil {
 		return err
@@ -178,29 +243,44 @@ func (r *RedisStore) Update(ctx context.Context, s Session, ttl time.Duration) e
 	if err != nil {
 		return fmt.Errorf("session: update: encode: %w", err)
 	}
-	keys := []string{Key(s.ID), expiryKey}
-	if s.Username != "" {
-		keys = append(keys, UserKey(s.Username))
-	}
-	secs, score := "keep", "0"
+	// Forgotten before and after the write: a Load of this instance that
+	// read the old value meanwhile does not keep it.
+	r.forget(s.ID)
+	defer r.forget(s.ID)
+	args := redis.SetArgs{Mode: "XX", KeepTTL: true}
 	if ttl != KeepTTL {
 		ttl = roundUpToSecond(ttl)
-		secs = strconv.FormatInt(int64(ttl/time.Second), 10)
-		score = strconv.FormatFloat(expiryScore(time.Now().Add(ttl)), 'f', -1, 64)
+		args = redis.SetArgs{Mode: "XX", TTL: ttl}
+		pipe := r.client.Pipeline()
+		addToIndexes(ctx, pipe, s, ttl, time.Now())
+		if _, err := pipe.Exec(ctx); err != nil {
+			return &UnavailableError{Op: "update", Err: err}
+		}
 	}
-	n, err := updateScript.Run(ctx, r.client, keys, raw, secs, s.ID, score).Int()
+	err = r.client.SetArgs(ctx, Key(s.ID), raw, args).Err()
+	if errors.Is(err, redis.Nil) {
+		if ttl != KeepTTL {
+			pipe := r.client.Pipeline()
+			pipe.ZRem(ctx, expiryKey, s.ID)
+			if s.Username != "" {
+				pipe.SRem(ctx, UserKey(s.Username), s.ID)
+			}
+			if _, err := pipe.Exec(ctx); err != nil {
+				return &UnavailableError{Op: "update", Err: err}
+			}
+		}
+		return fmt.Errorf("update: %w", ErrNotFound)
+	}
 	if err != nil {
 		return &UnavailableError{Op: "update", Err: err}
-	}
-	if n == 0 {
-		return fmt.Errorf("update: %w", ErrNotFound)
 	}
 	return nil
 }
 
 // ListUser returns the user's live sessions and removes index entries whose
 // session is gone. It costs two round trips whatever the number of sessions
-// (SMEMBERS, then one MGET).
+// (SMEMBERS, then a pipeline of GETs: one per session, which a cluster
+// sends to each session's own server).
 func (r *RedisStore) ListUser(ctx context.Context, username string) ([]Session, error) {
 	ids, err := r.client.SMembers(ctx, UserKey(username)).Result()
 	if err != nil {
@@ -209,20 +289,23 @@ func (r *RedisStore) ListUser(ctx context.Context, username string) ([]Session, 
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	keys := make([]string, len(ids))
+	pipe := r.client.Pipeline()
+	gets := make([]*redis.StringCmd, len(ids))
 	for i, id := range ids {
-		keys[i] = Key(id)
+		gets[i] = pipe.Get(ctx, Key(id))
 	}
-	vals, err := r.client.MGet(ctx, keys...).Result()
-	if err != nil {
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, &UnavailableError{Op: "list", Err: err}
 	}
 	var out []Session
 	var gone []any
-	for i, v := range vals {
-		raw, ok := v.(string)
+	for i, get := range gets {
+		raw, err := get.Bytes()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, &UnavailableError{Op: "list", Err: err}
+		}
 		var s Session
-		if !ok || json.Unmarshal([]byte(raw), &s) != nil || s.Username != username {
+		if err != nil || json.Unmarshal(raw, &s) != nil || s.Username != username {
 			gone = append(gone, ids[i])
 			continue
 		}
@@ -247,17 +330,21 @@ func (r *RedisStore) TryLock(ctx context.Context, name string, ttl time.Duration
 	return ok, nil
 }
 
-// Delete removes the session stored under id and its entry in the expiry
-// index; its user's index is cleaned by ListUser. Deleting a missing id is
-// not an error.
+// Delete removes the session stored under id and then its entry in the
+// expiry index: two commands in turn, because on a cluster the two keys may
+// live on different servers and a pipeline would not keep their order,
+// which Update relies on. Its user's index is cleaned by ListUser.
+// Deleting a missing id is not an error.
 func (r *RedisStore) Delete(ctx context.Context, id string) error {
 	if id == "" {
 		return nil
 	}
-	pipe := r.client.TxPipeline()
-	pipe.Del(ctx, Key(id))
-	pipe.ZRem(ctx, expiryKey, id)
-	if _, err := pipe.Exec(ctx); err != nil {
+	r.forget(id)
+	defer r.forget(id)
+	if err := r.client.Del(ctx, Key(id)).Err(); err != nil {
+		return &UnavailableError{Op: "delete", Err: err}
+	}
+	if err := r.client.ZRem(ctx, expiryKey, id).Err(); err != nil {
 		return &UnavailableError{Op: "delete", Err: err}
 	}
 	return nil

@@ -27,14 +27,14 @@ type Claims interface {
 // RedisClaims keeps claims at {prefix}{id} (SET NX with the token's
 // remaining lifetime).
 type RedisClaims struct {
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	prefix string
 }
 
 var _ Claims = (*RedisClaims)(nil)
 
 // NewRedisClaims returns Claims on rdb under prefix (e.g. "tfa-used:").
-func NewRedisClaims(rdb *redis.Client, prefix string) *RedisClaims {
+func NewRedisClaims(rdb redis.UniversalClient, prefix string) *RedisClaims {
 	return &RedisClaims{rdb: rdb, prefix: prefix}
 }
 

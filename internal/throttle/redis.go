@@ -9,8 +9,12 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// keyPrefix namespaces the counters in Redis: throttle:{key}.
-const keyPrefix = "throttle:"
+// keyPrefix namespaces the counters in Redis: throttle:{signin}:{key}. The
+// braces are a Redis Cluster hash tag: every counter lives in the one hash
+// slot of "signin", so the counters of one Reserve are always on one server
+// and its script stays one atomic step on a cluster too. (Sign-ins are far
+// too few for one slot's server to notice.)
+const keyPrefix = "throttle:{signin}:"
 
 // reserveScript checks every counter against its Max and, only when all
 // have room, counts one attempt on each; the window starts with a
@@ -58,16 +62,16 @@ return 0
 // Its scripts go with every call (EVAL): at sign-in rates the few hundred
 // bytes do not matter, and EVALSHA's first NOSCRIPT answer after each Redis
 // start would count as a failed command in the metrics.
-// It assumes one Redis server (a cluster would need the keys of one
-// Reserve in one hash slot).
+// Its keys share one hash slot (keyPrefix), so it works on one server,
+// behind Sentinel and on a Redis Cluster alike.
 type RedisLimiter struct {
-	rdb *redis.Client
+	rdb redis.UniversalClient
 }
 
 var _ Limiter = (*RedisLimiter)(nil)
 
 // NewRedis returns a Limiter on rdb.
-func NewRedis(rdb *redis.Client) *RedisLimiter { return &RedisLimiter{rdb: rdb} }
+func NewRedis(rdb redis.UniversalClient) *RedisLimiter { return &RedisLimiter{rdb: rdb} }
 
 // Reserve implements Limiter with one script run.
 func (l *RedisLimiter) Reserve(ctx context.Context, limits ...Limit) (time.Duration, error) {

@@ -43,9 +43,18 @@ func limiters(t *testing.T) []limiterCase {
 	t.Helper()
 	clk := &clock{t: time.Now()}
 	srv := redistest.Start(t)
+	// On a cluster the counters of one Reserve must share a hash slot, or
+	// its script is refused (CROSSSLOT).
+	cl := redistest.StartCluster(t, 3)
+	cc, err := session.NewUniversalClient(cl.Options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cc.Close() })
 	return []limiterCase{
 		{"memory", throttle.NewMemory(clk.now), clk.advance},
 		{"redis", throttle.NewRedis(srv.Client(t)), func(d time.Duration) { time.Sleep(d) }},
+		{"cluster", throttle.NewRedis(cc), func(d time.Duration) { time.Sleep(d) }},
 	}
 }
 

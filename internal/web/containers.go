@@ -84,14 +84,18 @@ func (s *Server) endSession(ctx context.Context, sess session.Session) {
 // list is large on big clusters.
 const permsMaxAge = 30 * time.Second
 
+// versionMaxAge is how long a poller reuses PVE's version (shown in the
+// list page's header; it changes with an upgrade of PVE).
+const versionMaxAge = 5 * time.Minute
+
 // fetchOverview is one poll for one user: the containers (one call to
 // /cluster/resources), the nodes and, unless prev has recent ones, the
-// user's permissions, in parallel.
+// user's permissions and PVE's version, in parallel.
 func (s *Server) fetchOverview(ctx context.Context, id lxc.Identity, prev live.Snapshot) (live.Snapshot, error) {
 	var (
-		snap             live.Snapshot
-		cerr, nerr, perr error
-		wg               sync.WaitGroup
+		snap                   live.Snapshot
+		cerr, nerr, perr, verr error
+		wg                     sync.WaitGroup
 	)
 	now := s.cfg.Now()
 	wg.Go(func() { snap.Containers, cerr = s.cfg.PVE.Containers(ctx, id) })
@@ -102,8 +106,14 @@ func (s *Server) fetchOverview(ctx context.Context, id lxc.Identity, prev live.S
 		wg.Go(func() { snap.Perms, perr = s.permissions(ctx, id) })
 		snap.PermsAt = now
 	}
+	if !prev.VersionAt.IsZero() && now.Sub(prev.VersionAt) < versionMaxAge {
+		snap.Version, snap.VersionAt = prev.Version, prev.VersionAt
+	} else {
+		wg.Go(func() { snap.Version, verr = s.cfg.PVE.Version(ctx, id) })
+		snap.VersionAt = now
+	}
 	wg.Wait()
-	for _, err := range []error{cerr, nerr, perr} {
+	for _, err := range []error{cerr, nerr, perr, verr} {
 		if err != nil {
 			return live.Snapshot{}, err
 		}
@@ -130,12 +140,15 @@ func (s *Server) permissions(ctx context.Context, id lxc.Identity) (lxc.Permissi
 }
 
 // overview returns a fresh snapshot for the signed-in user: the live
-// poller's when it is recent, else a poll of its own.
+// poller's when it is recent, else one polled for this user within the
+// interval (recentOverviews), else a poll of its own.
 func (s *Server) overview(ctx context.Context, sess session.Session) live.Snapshot {
 	if snap, ok := s.live.Latest(sess.Username, s.liveInterval()); ok {
 		return snap
 	}
-	snap, err := s.fetchOverview(ctx, s.identity(sess), live.Snapshot{})
+	snap, err := s.recent.get(ctx, sess.Username, sess.ID, s.liveInterval(), func(ctx context.Context, prev live.Snapshot) (live.Snapshot, error) {
+		return s.fetchOverview(ctx, s.identity(sess), prev)
+	})
 	if err != nil {
 		snap.Err = err
 		return snap
@@ -220,20 +233,23 @@ func offeredActions(c lxc.Container) []lxc.Action {
 	return nil
 }
 
-// containers is the home page: every container the user may see.
+// containers is the home page: every container the user may see. With a
+// fresh live snapshot (the user has a page open, on any instance) it costs
+// no PVE call: the snapshot carries PVE's version too.
 func (s *Server) containers(w http.ResponseWriter, r *http.Request) error {
 	sess, _ := currentSession(r.Context())
 	q := parseListQuery(r.URL.Query())
 	var (
-		snap    live.Snapshot
-		version lxc.Version
-		verr    error
-		ages    backupAges
-		wg      sync.WaitGroup
+		ages backupAges
+		wg   sync.WaitGroup
 	)
-	wg.Go(func() { snap = s.overview(r.Context(), sess) })
-	wg.Go(func() { version, verr = s.cfg.PVE.Version(r.Context(), s.identity(sess)) })
 	wg.Go(func() { ages = s.backupAges(r.Context(), sess, true) })
+	snap := s.overview(r.Context(), sess)
+	version, verr := snap.Version, error(nil)
+	if snap.VersionAt.IsZero() && snap.Err == nil {
+		// A snapshot from before the version travelled with it.
+		version, verr = s.cfg.PVE.Version(r.Context(), s.identity(sess))
+	}
 	wg.Wait()
 	for _, err := range []error{snap.Err, verr} {
 		if lxc.ErrorCode(err) == lxc.EUnauthorized {

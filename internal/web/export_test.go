@@ -1,6 +1,20 @@
 package web
 
-import "net/http"
+import (
+	"flag"
+	"net/http"
+	"os"
+	"testing"
+)
+
+// TestMain makes every page rendered by the package's tests be checked
+// against the templates' own rendering of the layout (render.go), except
+// in a run with -bench, which measures the fast layout alone.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	verifyFastLayout = flag.Lookup("test.bench").Value.String() == ""
+	os.Exit(m.Run())
+}
 
 // LiveRenders returns how often the dashboard served by h (a *Server) has
 // rendered the live part of the page for event streams.

@@ -9,10 +9,16 @@ import (
 
 // healthz answers 200 while the process serves (GET /healthz).
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write([]byte("ok\n"))
+	h := w.Header()
+	h["Content-Type"] = textContentType
+	h["Cache-Control"] = noStore
+	_, _ = w.Write(healthzBody)
 }
+
+var (
+	textContentType = []string{"text/plain; charset=utf-8"}
+	healthzBody     = []byte("ok\n")
+)
 
 // readiness is the JSON answer of /readyz. It names what is down, never
 // addresses or errors (they are logged).

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -23,6 +24,9 @@ var staticFS embed.FS
 type renderer struct {
 	pages  map[string]*template.Template
 	assets map[string]string // file name -> content hash
+	// layout renders the shared layout without html/template's per-action
+	// cost (layout.go); nil renders it through the templates.
+	layout *fastLayout
 }
 
 func newRenderer() (*renderer, error) {
@@ -71,6 +75,11 @@ func newRenderer() (*renderer, error) {
 		}
 		rd.pages[name] = t
 	}
+	fl, err := newFastLayout(funcs, rd.pages["error"])
+	if err != nil {
+		return nil, err
+	}
+	rd.layout = fl
 	return rd, nil
 }
 
@@ -118,16 +127,62 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	if sess, ok := currentSession(r.Context()); ok {
 		data.User = sess.Username
 	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+	buf := getBuf()
+	defer putBuf(buf)
+	if err := s.pages.execute(buf, t, data); err != nil {
 		s.log.Error("render page", "name", name, "request_id", data.RequestID, "err", err)
 		http.Error(w, msgInternal, http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	h := w.Header()
+	h["Content-Type"] = htmlContentType
+	h["Cache-Control"] = noStore
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// Header values shared by every response that sets them (never modified:
+// Header.Set replaces a slice, Header.Add appends beyond its capacity).
+var (
+	htmlContentType = []string{"text/html; charset=utf-8"}
+	noStore         = []string{"no-store"}
+)
+
+// verifyFastLayout, set by the package's tests, makes every render also
+// execute the layout through the templates and fail unless the bytes are
+// the same.
+var verifyFastLayout bool
+
+// errFastLayout means the fast layout rendered other bytes than the
+// templates (only checked under verifyFastLayout).
+var errFastLayout = errors.New("web: the fast layout differs from the template")
+
+// execute renders page t with data: through the fast layout when it has
+// the variant, else through the templates.
+func (rd *renderer) execute(buf *bytes.Buffer, t *template.Template, data pageData) error {
+	if rd.layout != nil {
+		start := buf.Len()
+		ok, err := false, error(nil)
+		if t == rd.pages["error"] {
+			ok = rd.layout.executeError(buf, data)
+		}
+		if !ok {
+			ok, err = rd.layout.execute(buf, t, data)
+		}
+		if ok {
+			if err == nil && verifyFastLayout {
+				var slow bytes.Buffer
+				if err := t.ExecuteTemplate(&slow, "layout", data); err != nil {
+					return err
+				}
+				if !bytes.Equal(slow.Bytes(), buf.Bytes()[start:]) {
+					return fmt.Errorf("%w: page %s", errFastLayout, t.Name())
+				}
+			}
+			return err
+		}
+	}
+	return t.ExecuteTemplate(buf, "layout", data)
 }
 
 // fragment executes one named template of a page (e.g. the live part of

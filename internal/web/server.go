@@ -181,6 +181,7 @@ type Server struct {
 	pages   *renderer
 	live    *live.Hub
 	ctLive  *live.Hub // one feed per user and open container page
+	recent  recentOverviews
 	streams *streamRegistry
 	// consoles are the open container consoles (console_hub.go).
 	consoles *consoleHub

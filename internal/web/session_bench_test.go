@@ -191,6 +191,17 @@ func BenchmarkSessionMiddleware(b *testing.B) {
 	}
 	b.Run("unauthenticated", func(b *testing.B) { serve(b, benchPublic404) })
 	b.Run("authenticated", func(b *testing.B) { serve(b, benchProtected404) })
+	// As ../shared/bench/compare.sh asks (wrk sends no Accept header): the
+	// HTML 404 page, layout and all.
+	b.Run("authenticated-html", func(b *testing.B) {
+		req := newReq(benchProtected404)
+		req.Header.Del("Accept")
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			one(b, req)
+		}
+	})
 
 	rc, err := session.NewRedisClient(st.Redis.URL)
 	if err != nil {

@@ -117,7 +117,7 @@ func TestFailuresFromOneAddressDoNotLockTheAccount(t *testing.T) {
 			if !memory {
 				keys, err := st.RDB.Keys(context.Background(), "throttle:*").Result()
 				slices.Sort(keys)
-				want := []string{"throttle:acct-addr:127.0.0.2|root@pam", "throttle:acct:root@pam", "throttle:addr:127.0.0.2"}
+				want := []string{"throttle:{signin}:acct-addr:127.0.0.2|root@pam", "throttle:{signin}:acct:root@pam", "throttle:{signin}:addr:127.0.0.2"}
 				if err != nil || !slices.Equal(keys, want) {
 					t.Errorf("counters in Redis: %v, want %v (%v)", keys, want, err)
 				}
@@ -272,7 +272,7 @@ func TestSuccessfulSignInsAreNotCounted(t *testing.T) {
 				// forgotten at the sign-in.
 				keys, _ := st.RDB.Keys(context.Background(), "throttle:*").Result()
 				slices.Sort(keys)
-				if want := []string{"throttle:acct:root@pam", "throttle:addr:127.0.0.9"}; !slices.Equal(keys, want) {
+				if want := []string{"throttle:{signin}:acct:root@pam", "throttle:{signin}:addr:127.0.0.9"}; !slices.Equal(keys, want) {
 					t.Errorf("counters %v, want %v", keys, want)
 				}
 				for _, k := range keys {

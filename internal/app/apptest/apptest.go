@@ -47,14 +47,20 @@ type Options struct {
 	// NoPublicURL leaves PUBLIC_URL unset (by default it is the
 	// dashboard's URL, registered at the simulator's OpenID provider).
 	NoPublicURL bool
+	// Sentinel, when set, is the Redis to use, through its sentinels
+	// (REDIS_SENTINEL_ADDRS), instead of a server of the stack's own.
+	Sentinel *redistest.Sentinel
+	// Cluster, when set, is the Redis Cluster to use (REDIS_CLUSTER_ADDRS)
+	// instead of a server of the stack's own.
+	Cluster *redistest.Cluster
 }
 
 // Stack is a running dashboard with its simulator and Redis.
 type Stack struct {
 	Sim       *pvesim.Sim
 	SimServer *pvesim.Server
-	Redis     *redistest.Server // nil with MemorySessions
-	RDB       *redis.Client     // for assertions; nil with MemorySessions
+	Redis     *redistest.Server     // nil with MemorySessions, Sentinel or Cluster
+	RDB       redis.UniversalClient // for assertions; nil with MemorySessions
 	Server    *httptest.Server
 	URL       string // dashboard base URL
 	// MetricsURL is the metrics listener's GET /metrics (a listener of its
@@ -100,7 +106,16 @@ func Start(t testing.TB, opts Options) *Stack {
 		st.Config.PublicURL = st.URL
 		simSrv.RegisterRedirectURI(st.URL + web.OpenIDCallbackPath)
 	}
-	if !opts.MemorySessions {
+	switch {
+	case opts.MemorySessions:
+	case opts.Sentinel != nil:
+		st.Config.RedisSentinelAddrs = opts.Sentinel.Addrs
+		st.Config.RedisSentinelMaster = redistest.SentinelMaster
+		st.RDB = universal(t, opts.Sentinel.Options())
+	case opts.Cluster != nil:
+		st.Config.RedisClusterAddrs = opts.Cluster.Addrs
+		st.RDB = universal(t, opts.Cluster.Options())
+	default:
 		st.Redis = redistest.Start(t)
 		st.Config.RedisURL = st.Redis.URL
 		st.RDB = st.Redis.Client(t)
@@ -124,6 +139,39 @@ func Start(t testing.TB, opts Options) *Stack {
 	t.Cleanup(ms.Close)
 	st.MetricsURL = ms.URL + "/metrics"
 	return st
+}
+
+// universal is a client for assertions, closed when the test ends.
+func universal(t testing.TB, o session.RedisOptions) redis.UniversalClient {
+	t.Helper()
+	c, err := session.NewUniversalClient(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// Instance starts another dashboard on the stack's simulator, Redis and
+// secret, as a second `serve` behind the same load balancer, and returns a
+// copy of st that talks to it (with the same clock, unless now is set).
+// Cookies are kept per host, not per port, so a client signed in on one
+// instance is signed in on both.
+func (st *Stack) Instance(t testing.TB, now func() time.Time) *Stack {
+	t.Helper()
+	d, err := app.NewDashboard(context.Background(), st.Config, app.Deps{Logger: slog.New(slog.NewTextHandler(st.Logs, nil)), Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(d.Server)
+	t.Cleanup(func() {
+		srv.Close()
+		d.Server.Close()
+		_ = d.Close()
+	})
+	other := *st
+	other.Server, other.URL = srv, srv.URL
+	return &other
 }
 
 // Client returns an HTTP client with its own cookie jar that does not follow

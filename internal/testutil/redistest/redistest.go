@@ -60,10 +60,14 @@ type Server struct {
 	// session.NewRedisClient.
 	URL string
 
-	external bool   // URL came from REDIS_URL; the process is not ours
-	bin      string // path of redis-server
-	dir      string // working directory (empty dump/log location)
-	port     int    // kept across Stop and Restart
+	external bool     // URL came from REDIS_URL; the process is not ours
+	bin      string   // path of redis-server
+	dir      string   // working directory (empty dump/log location)
+	port     int      // kept across Stop and Restart
+	args     []string // extra command-line arguments (replica, cluster)
+	// sentinelConf, for a sentinel, is its configuration file: it is run
+	// as "redis-sentinel FILE" instead of with the server's arguments.
+	sentinelConf string
 
 	mu   sync.Mutex
 	proc *process // nil while stopped
@@ -89,6 +93,13 @@ func Start(t testing.TB) *Server {
 		}
 		return s
 	}
+	return startOwn(t, nil)
+}
+
+// startOwn starts a redis-server of the test's own with extra arguments
+// (args may use the placeholder "{port}" for the port chosen).
+func startOwn(t testing.TB, args []string) *Server {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		testutil.Missing(t, "redis-server is not on PATH (apt-get install redis-server) and REDIS_URL is unset")
@@ -106,6 +117,10 @@ func Start(t testing.TB) *Server {
 		}
 		s.port = port
 		s.URL = fmt.Sprintf("redis://127.0.0.1:%d/0", port)
+		s.args = nil
+		for _, a := range args {
+			s.args = append(s.args, strings.ReplaceAll(a, "{port}", strconv.Itoa(port)))
+		}
 		lastErr = s.launch()
 		if lastErr == nil {
 			return s
@@ -116,6 +131,27 @@ func Start(t testing.TB) *Server {
 	}
 	t.Fatalf("redistest: start redis-server: %v", lastErr)
 	return nil
+}
+
+// Addr is the server's host:port.
+func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
+
+// Kill ends the server at once (SIGKILL), as a crash would: nothing is
+// flushed and clients see their connections reset. The port is kept for
+// Restart. With REDIS_URL it skips the test.
+func (s *Server) Kill(t testing.TB) {
+	t.Helper()
+	if s.external {
+		t.Skip("redistest: Kill is not supported with REDIS_URL (external server)")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return
+	}
+	_ = s.proc.cmd.Process.Kill()
+	<-s.proc.done
+	s.proc = nil
 }
 
 // Stop terminates the server (SIGTERM, then waits for it to exit). The port
@@ -165,7 +201,7 @@ func (s *Server) launch() error {
 		return errors.New("redis-server is already running")
 	}
 	logFile := filepath.Join(s.dir, "redis.log")
-	cmd := exec.Command(s.bin,
+	argv := append([]string{
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
 		"--save", "",
@@ -173,7 +209,11 @@ func (s *Server) launch() error {
 		"--dir", s.dir,
 		"--logfile", logFile,
 		"--daemonize", "no",
-	)
+	}, s.args...)
+	if s.sentinelConf != "" {
+		argv = []string{s.sentinelConf, "--logfile", logFile, "--daemonize", "no"}
+	}
+	cmd := exec.Command(s.bin, argv...)
 	cmd.Dir = s.dir
 	cmd.SysProcAttr = sysProcAttr()
 	p := &process{cmd: cmd, output: &bytes.Buffer{}, done: make(chan struct{})}
