@@ -193,18 +193,22 @@ func (s *Server) loadContainer(ctx context.Context, sess session.Session, t targ
 	id := s.identity(sess)
 	v := containerView{Target: t}
 	var (
-		serr, cerr, terr, xerr error
-		pending                []lxc.PendingChange
-		snap                   live.Snapshot
-		tasks                  []lxc.TaskEntry
-		wg                     sync.WaitGroup
+		serr, cerr, terr, xerr, perr error
+		pending                      []lxc.PendingChange
+		perms                        lxc.Permissions
+		snap                         live.Snapshot
+		tasks                        []lxc.TaskEntry
+		wg                           sync.WaitGroup
 	)
 	wg.Go(func() { v.CT, serr = s.cfg.PVE.ContainerStatus(ctx, id, t.Node, t.VMID) })
 	wg.Go(func() { v.Config, cerr = s.cfg.PVE.ContainerConfig(ctx, id, t.Node, t.VMID, false) })
 	wg.Go(func() { pending, xerr = s.cfg.PVE.ContainerPending(ctx, id, t.Node, t.VMID) })
-	// Pool, tags and the viewer's privileges come from the cluster
-	// overview: the live snapshot while any of the user's pages is open.
+	// Pool and tags come from the cluster overview (the live snapshot while
+	// any of the user's pages is open); the privileges on this container
+	// are asked for now, so a changed ACL shows at once (PVE resolves the
+	// pool itself for one path).
 	wg.Go(func() { snap = s.overview(ctx, sess) })
+	wg.Go(func() { perms, perr = s.cfg.PVE.Permissions(ctx, id, lxc.VMPath(t.VMID)) })
 	wg.Go(func() {
 		tasks, _, terr = s.cfg.PVE.NodeTasks(ctx, id, t.Node, lxc.TaskFilter{VMID: t.VMID, Limit: recentTasks, Source: "all"})
 	})
@@ -218,13 +222,11 @@ func (s *Server) loadContainer(ctx context.Context, sess session.Session, t targ
 		return v, cerr
 	}
 	v.CT.Node = t.Node
-	perms := snap.Perms
+	if perr != nil {
+		return v, perr
+	}
 	if snap.Err == nil {
 		overviewInto(snap, &v.CT)
-	} else if p, err := s.cfg.PVE.Permissions(ctx, id, lxc.VMPath(t.VMID)); err == nil {
-		perms = p // PVE resolves the pool itself for one path
-	} else {
-		return v, err
 	}
 	v.Can = canOn(perms, t.VMID, v.CT.Pool)
 	v.Snapshots.finish(perms, v.CT)
