@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"maps"
 	"net/http"
 	"net/url"
 	"sort"
@@ -225,12 +226,17 @@ func (s *Server) loadContainer(ctx context.Context, sess session.Session, t targ
 	if perr != nil {
 		return v, perr
 	}
+	// The overview's privileges name the pools (for restoring or creating
+	// elsewhere); this container's own entry is the fresh answer.
+	all := lxc.Permissions{}
 	if snap.Err == nil {
 		overviewInto(snap, &v.CT)
+		maps.Copy(all, snap.Perms)
 	}
-	v.Can = canOn(perms, t.VMID, v.CT.Pool)
-	v.Snapshots.finish(perms, v.CT)
-	v.Backups.finish(perms, v.CT)
+	maps.Copy(all, perms)
+	v.Can = canOn(all, t.VMID, v.CT.Pool)
+	v.Snapshots.finish(all, v.CT)
+	v.Backups.finish(all, v.CT)
 	if v.Can.Power {
 		v.Actions = offeredActions(v.CT)
 	}
