@@ -193,6 +193,9 @@ func (h *Hub) SubscribeKey(key string, id lxc.Identity) (<-chan Snapshot, func()
 		once.Do(func() {
 			h.mu.Lock()
 			defer h.mu.Unlock()
+			if _, ok := f.subs[ch]; !ok {
+				return // Close has closed the channel already
+			}
 			delete(f.subs, ch)
 			close(ch)
 			if len(f.subs) == 0 && h.users[key] == f {

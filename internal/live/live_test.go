@@ -403,3 +403,24 @@ func TestPollerDropsTheTicketOfAClosedSession(t *testing.T) {
 		t.Errorf("last poll with %q", tickets[len(tickets)-1])
 	}
 }
+
+// TestLeaveAfterClose: a page that leaves after the hub closed (a stream
+// ending at shutdown) does not close its channel a second time.
+func TestLeaveAfterClose(t *testing.T) {
+	c := &counter{calls: map[string]int{}}
+	h := New(c.fetch, Options{Interval: time.Hour})
+	ch, leave, err := h.Subscribe(lxc.Identity{Username: "u@pve", Ticket: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Close()
+	if _, ok := <-ch; ok {
+		t.Fatal("the channel stays open after Close")
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			t.Fatalf("leave after Close panicked: %v", v)
+		}
+	}()
+	leave()
+}

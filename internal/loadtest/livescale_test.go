@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -412,6 +413,9 @@ func runLiveScale(t *testing.T, p liveScaleParams) {
 	var open runtime.MemStats
 	runtime.ReadMemStats(&open)
 	goroutinesPerPage := float64(runtime.NumGoroutine()-goroutinesBefore) / float64(max(len(otherTabs), 1))
+	startStack := []metrics.Sample{{Name: "/gc/stack/starting-size:bytes"}}
+	metrics.Read(startStack)
+	t.Logf("starting stack size: %d", startStack[0].Value.Uint64())
 	perPage := (int64(open.HeapInuse+open.StackInuse) - int64(before.HeapInuse+before.StackInuse)) / int64(max(len(otherTabs), 1))
 	stackPerPage := (int64(open.StackInuse) - int64(before.StackInuse)) / int64(max(len(otherTabs), 1))
 	// LOADTEST_HEAP=FILE writes a heap profile with the pages open.

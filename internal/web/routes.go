@@ -11,8 +11,8 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 
 	// Operations: no session, nothing about the configuration. (/metrics
-	// has a listener of its own: METRICS_ADDR.)
-	mux.HandleFunc("GET /healthz", s.healthz)
+	// has a listener of its own: METRICS_ADDR. /healthz is answered before
+	// the middleware: probes.)
 	mux.HandleFunc("GET /readyz", s.readyz)
 
 	// Public.
@@ -70,5 +70,5 @@ func (s *Server) routes() http.Handler {
 	h = s.securityHeaders(h)
 	h = s.recoverPanics(h)
 	h = s.requestLog(h)
-	return h
+	return s.probes(h)
 }
