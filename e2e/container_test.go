@@ -56,7 +56,9 @@ func TestAliceOpensAContainerChartsAndRaisesItsMemory(t *testing.T) {
 	}
 
 	eval[bool](t, b, `window.__before = true`)
-	b.do(t, chromedp.SetValue(chromedp.CSS("#memory"), "1792"), chromedp.Click(chromedp.CSS("#save-resources")))
+	// The page was reached by a click, so chromedp's node ids may still be
+	// the old page's: act through the page's own DOM.
+	eval[bool](t, b, `(document.getElementById('memory').value = '1792', document.getElementById('save-resources').click(), true)`)
 	waitAcrossNavigation(t, b, `!!document.getElementById('flash')`)
 	if msg := b.text(t, "#flash"); !strings.Contains(msg, "→ 1792") {
 		t.Errorf("flash %q", msg)
