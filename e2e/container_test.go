@@ -37,9 +37,9 @@ func TestAliceOpensAContainerChartsAndRaisesItsMemory(t *testing.T) {
 	}
 	b := newBrowser(t)
 	signIn(t, b, st, "alice", "pve", "alice-pass")
-	b.do(t, chromedp.WaitVisible(chromedp.CSS(`tr[data-vmid="107"] a.ct-link`)),
-		chromedp.Click(chromedp.CSS(`tr[data-vmid="107"] a.ct-link`)),
-		chromedp.WaitVisible(chromedp.CSS("#ct-title")))
+	b.do(t, chromedp.WaitVisible(chromedp.CSS(`tr[data-vmid="107"] a.ct-link`)))
+	eval[bool](t, b, `(window.__before = true, document.querySelector('tr[data-vmid="107"] a.ct-link').click(), true)`)
+	waitAcrossNavigation(t, b, `!!document.getElementById('ct-title')`)
 	if got := b.text(t, "#ct-title"); got != "CT 107 ci-runner-2" {
 		t.Fatalf("title %q", got)
 	}

@@ -80,7 +80,8 @@ func TestAliceStartsAContainerAndWatchesItRun(t *testing.T) {
 	}
 	// A marker that a reload would wipe out.
 	eval[bool](t, b, `window.__noReload = true`)
-	b.do(t, chromedp.Click(chromedp.CSS(`tr[data-vmid="`+vmid+`"] [data-testid="action-start"]`)))
+	// One step in the page: live updates may replace the row at any time.
+	eval[bool](t, b, `(document.querySelector('tr[data-vmid="`+vmid+`"] [data-testid="action-start"]').click(), true)`)
 	waitFor(t, b, `document.querySelector('tr[data-vmid="`+vmid+`"]').dataset.status === "running"`)
 	waitFor(t, b, `!!document.querySelector('.task-ok')`)
 	if msg := b.text(t, ".task-ok .task-text"); !strings.Contains(msg, "CT "+vmid+" started") {
@@ -145,7 +146,8 @@ func TestLockedContainerShowsWhyItFailed(t *testing.T) {
 	if err := st.Sim.SetLock(id, "backup"); err != nil {
 		t.Fatal(err)
 	}
-	b.do(t, chromedp.Click(chromedp.CSS(`tr[data-vmid="`+vmid+`"] [data-testid="action-start"]`)))
+	// One step in the page: live updates may replace the row at any time.
+	eval[bool](t, b, `(document.querySelector('tr[data-vmid="`+vmid+`"] [data-testid="action-start"]').click(), true)`)
 	waitFor(t, b, `!!document.querySelector('.task-failed')`)
 	want := "Could not start CT " + vmid + ": CT is locked (backup)"
 	if got := b.text(t, ".task-failed .task-text"); got != want {

@@ -71,8 +71,10 @@ func TestBulkStopOfFiveShowsEachTaskAndTheSummary(t *testing.T) {
 	b := newBrowser(t)
 	signIn(t, b, st, "root", "pam", "proxmox")
 	b.do(t, chromedp.WaitVisible(chromedp.CSS("#containers")))
+	// Live updates replace rows at any time, so each click is one step in
+	// the page (a node chromedp looked up could be gone by the click).
 	for _, vmid := range []string{"101", "102", "103", "104", "110"} {
-		b.do(t, chromedp.Click(chromedp.CSS(`tr[data-vmid="`+vmid+`"] .bulk-select`)))
+		eval[bool](t, b, `(document.querySelector('tr[data-vmid="`+vmid+`"] .bulk-select').click(), true)`)
 	}
 	if got := b.text(t, "#bulk-count"); got != "5 selected" {
 		t.Errorf("count %q", got)
@@ -85,7 +87,7 @@ func TestBulkStopOfFiveShowsEachTaskAndTheSummary(t *testing.T) {
 	}
 	// Stop asks first.
 	eval[bool](t, b, `window.__asked = ""; window.confirm = function (m) { window.__asked = m; return true; }; true`)
-	b.do(t, chromedp.Click(chromedp.CSS(`[data-testid="bulk-stop"]`)))
+	eval[bool](t, b, `(document.querySelector('[data-testid="bulk-stop"]').click(), true)`)
 	waitFor(t, b, `!!document.querySelector(".bulk-task details li")`)
 	if asked := eval[string](t, b, `window.__asked`); !strings.Contains(asked, "Stop 5 containers?") {
 		t.Errorf("confirmation %q", asked)
