@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/lxc-manager/lxc-manager/internal/live"
 	"github.com/lxc-manager/lxc-manager/internal/lxc"
+	"github.com/lxc-manager/lxc-manager/internal/session"
 )
 
 // The container page's live part comes from its own feed per user and
@@ -67,13 +66,7 @@ func (s *Server) containerEvents(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	sess, _ := currentSession(r.Context())
-	rc := http.NewResponseController(w)
 	key := ctFeedKey(sess.Username, t)
-	updates, leave, err := s.ctLive.SubscribeKey(key, s.identity(sess))
-	if err != nil {
-		return err
-	}
-	defer func() { leave() }() // leave may be replaced by a new subscription
 	// The page also keeps the user's overview poll going (one per user, as
 	// the list's pages do), so its pool, tags and buttons stay current and
 	// the next page load needs no poll of its own.
@@ -81,77 +74,15 @@ func (s *Server) containerEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	defer func() { leaveOverview() }()
-	st := s.streams.open(sess)
-	defer s.streams.leave(st)
-	view := viewKey{user: sess.Username, view: key}
-	s.views.join(view)
-	defer s.views.leave(view)
-
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	if err := rc.Flush(); err != nil {
-		return nil
-	}
-	last := func(event, data string) error {
-		_ = writeEvent(w, event, data)
-		_ = rc.Flush()
-		return nil
-	}
-	tick := time.NewTicker(heartbeat)
-	defer tick.Stop()
-	for {
-		select {
-		case <-r.Context().Done():
-			return nil
-		case <-tick.C:
-			if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil {
-				return nil
-			}
-		case _, ok := <-overview:
-			if !ok {
-				return last("bye", "reconnect")
-			}
-			continue // only kept warm; the page's own feed carries the state
-		case <-st.closed:
-			return last("closed", "too many open pages")
-		case <-st.sess.ended:
-			return last("expired", st.sess.target)
-		case snap, ok := <-updates:
-			if !ok {
-				return last("bye", "reconnect")
-			}
-			if lxc.ErrorCode(snap.Err) == lxc.EUnauthorized {
-				if renewed, ok := s.renewedSince(r.Context(), sess); ok {
-					// Subscribe again with the session's current ticket.
-					nu, nleave, err := s.ctLive.SubscribeKey(key, s.identity(renewed))
-					if err != nil {
-						return last("bye", "reconnect")
-					}
-					leave()
-					sess, updates, leave = renewed, nu, nleave
-					continue
-				}
-				s.endSession(r.Context(), sess)
-				s.log.Info("session ended: PVE refused the ticket", "user", sess.Username)
-				return last("expired", "/login?reason=expired")
-			}
-			ev, err := s.views.event(view, snap.Seq, func() ([]byte, error) { return s.renderContainerLive(snap, t) })
-			if err != nil {
-				s.log.Error("render container update", "err", err)
-				return nil
-			}
-			if _, err := w.Write(ev); err != nil {
-				return nil
-			}
-		}
-		if err := rc.Flush(); err != nil {
-			return nil
-		}
-	}
+	defer leaveOverview()
+	return s.stream(w, r, sess, liveStream{
+		subscribe: func(sess session.Session) (<-chan live.Snapshot, func(), error) {
+			return s.ctLive.SubscribeKey(key, s.identity(sess))
+		},
+		view:   viewKey{user: sess.Username, view: key},
+		render: func(snap live.Snapshot, _ session.Session) ([]byte, error) { return s.renderContainerLive(snap, t) },
+		warm:   overview,
+	})
 }
 
 // renderContainerLive renders the container page's live part for one

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lxc-manager/lxc-manager/internal/live"
 	"github.com/lxc-manager/lxc-manager/internal/lxc"
+	"github.com/lxc-manager/lxc-manager/internal/session"
 )
 
 // heartbeat keeps idle event streams open through proxies.
@@ -31,18 +32,45 @@ const heartbeat = 25 * time.Second
 func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	sess, _ := currentSession(r.Context())
 	q := parseListQuery(r.URL.Query())
-	rc := http.NewResponseController(w)
+	return s.stream(w, r, sess, liveStream{
+		subscribe: func(sess session.Session) (<-chan live.Snapshot, func(), error) {
+			return s.live.Subscribe(s.identity(sess))
+		},
+		view: viewKey{user: sess.Username, view: q.Values().Encode()},
+		render: func(snap live.Snapshot, sess session.Session) ([]byte, error) {
+			return s.renderLive(snap, q, s.backupAges(r.Context(), sess, false))
+		},
+	})
+}
 
-	updates, leave, err := s.live.Subscribe(s.identity(sess))
+// liveStream is what one event stream follows: a feed to subscribe to
+// (again, with a renewed ticket), the view its renders are shared under,
+// and how a snapshot becomes an "update" event. warm, when set, is a feed
+// the stream only keeps going.
+type liveStream struct {
+	subscribe func(sess session.Session) (<-chan live.Snapshot, func(), error)
+	view      viewKey
+	render    func(snap live.Snapshot, sess session.Session) ([]byte, error)
+	warm      <-chan live.Snapshot
+}
+
+// stream serves one server-sent-event stream (the list's and a container
+// page's): updates rendered once per view and snapshot, heartbeats, and
+// one last event when it ends — "closed" when newer pages took its place,
+// "expired" when the session ended, "bye" at shutdown. A ticket PVE
+// refuses re-subscribes when the session was renewed meanwhile, and ends
+// the session otherwise.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, sess session.Session, ls liveStream) error {
+	rc := http.NewResponseController(w)
+	updates, leave, err := ls.subscribe(sess)
 	if err != nil {
 		return err
 	}
 	defer func() { leave() }() // leave may be replaced by a new subscription
 	st := s.streams.open(sess)
 	defer s.streams.leave(st)
-	view := viewKey{user: sess.Username, view: q.Values().Encode()}
-	s.views.join(view)
-	defer s.views.leave(view)
+	s.views.join(ls.view)
+	defer s.views.leave(ls.view)
 
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -69,6 +97,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 			if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil {
 				return nil
 			}
+		case _, ok := <-ls.warm:
+			if !ok {
+				return last("bye", "reconnect")
+			}
+			continue // only kept going; the stream's own feed carries the state
 		case <-st.closed:
 			return last("closed", "too many open pages")
 		case <-st.sess.ended:
@@ -82,7 +115,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 			if lxc.ErrorCode(snap.Err) == lxc.EUnauthorized {
 				if renewed, ok := s.renewedSince(r.Context(), sess); ok {
 					// Subscribe again with the session's current ticket.
-					nu, nleave, err := s.live.Subscribe(s.identity(renewed))
+					nu, nleave, err := ls.subscribe(renewed)
 					if err != nil {
 						return last("bye", "reconnect")
 					}
@@ -94,9 +127,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 				s.log.Info("session ended: PVE refused the ticket", "user", sess.Username)
 				return last("expired", "/login?reason=expired")
 			}
-			ev, err := s.views.event(view, snap.Seq, func() ([]byte, error) {
-				return s.renderLive(snap, q, s.backupAges(r.Context(), sess, false))
-			})
+			cur := sess
+			ev, err := s.views.event(ls.view, snap.Seq, func() ([]byte, error) { return ls.render(snap, cur) })
 			if err != nil {
 				s.log.Error("render live update", "err", err)
 				return nil
