@@ -31,17 +31,22 @@ const (
 	simHelperEnv      = "LOADTEST_SIM_HELPER"       // its scenario
 	simHelperUsersEnv = "LOADTEST_SIM_HELPER_USERS" // how many liveNNN users to add
 	pagesHelperEnv    = "LOADTEST_PAGES_HELPER"     // the dashboard's base URL
+	consolesHelperEnv = "LOADTEST_CONSOLES_HELPER"  // the dashboard's base URL
 )
 
-// TestMain lets this test binary serve as the simulator and as the open
-// pages of TestLiveScale, each in a process of its own, so that the
-// dashboard's CPU and memory are measured apart from theirs.
+// TestMain lets this test binary serve as the simulator, as the open
+// pages of TestLiveScale and as the browsers of the console benchmark,
+// each in a process of its own, so that the dashboard's CPU and memory are
+// measured apart from theirs.
 func TestMain(m *testing.M) {
 	if scenario := os.Getenv(simHelperEnv); scenario != "" {
 		os.Exit(runSimHelper(scenario))
 	}
 	if base := os.Getenv(pagesHelperEnv); base != "" {
 		os.Exit(runPagesHelper(base))
+	}
+	if base := os.Getenv(consolesHelperEnv); base != "" {
+		os.Exit(runConsolesHelper(base))
 	}
 	os.Exit(m.Run())
 }
@@ -237,7 +242,7 @@ type helper struct {
 }
 
 // startHelper runs this test binary as a helper with env added.
-func startHelper(t *testing.T, env ...string) *helper {
+func startHelper(t testing.TB, env ...string) *helper {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), env...)
@@ -259,7 +264,7 @@ func startHelper(t *testing.T, env ...string) *helper {
 }
 
 // line reads the helper's next line.
-func (h *helper) line(t *testing.T) string {
+func (h *helper) line(t testing.TB) string {
 	t.Helper()
 	l, err := h.out.ReadString('\n')
 	if err != nil {
@@ -299,18 +304,15 @@ func envString(name, def string) string {
 	return def
 }
 
-func runLiveScale(t *testing.T, p liveScaleParams) {
-	if os.Getenv("REDIS_URL") != "" {
-		t.Skip("needs a redis-server of its own: unset REDIS_URL")
-	}
-	if os.Getenv("LOADTEST_HEAP") != "" {
-		runtime.MemProfileRate = 1 // every allocation in the profile
-	}
-	// The simulator, in a process of its own.
-	sim := startHelper(t, simHelperEnv+"="+p.scenario, simHelperUsersEnv+"="+strconv.Itoa(p.users))
-	simAddr, fingerprint, _ := strings.Cut(sim.line(t), " ")
+// startDashboard runs a dashboard in this process, as `serve` builds it,
+// with a Redis server of its own, talking to the simulator helper whose
+// first line was simLine ("ADDR FINGERPRINT"). interval, when set, is its
+// live-update interval (the small runs go below LIVE_INTERVAL's 1 s
+// minimum). It returns the dashboard and its base URL.
+func startDashboard(t testing.TB, simLine string, interval time.Duration) (*app.Dashboard, string) {
+	t.Helper()
+	simAddr, fingerprint, _ := strings.Cut(simLine, " ")
 	host, port, _ := net.SplitHostPort(simAddr)
-
 	rds := redistest.Start(t)
 	env := map[string]string{
 		"PROXMOX_HOST": host, "PROXMOX_PORT": port, "PROXMOX_TLS_FINGERPRINT": fingerprint,
@@ -321,7 +323,9 @@ func runLiveScale(t *testing.T, p liveScaleParams) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.LiveInterval = p.interval // below LIVE_INTERVAL's 1 s minimum for the small run
+	if interval > 0 {
+		cfg.LiveInterval = interval
+	}
 	d, err := app.NewDashboard(context.Background(), cfg, app.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -334,7 +338,19 @@ func runLiveScale(t *testing.T, p liveScaleParams) {
 	hs := &http.Server{Handler: d.Server}
 	go func() { _ = hs.Serve(ln) }()
 	t.Cleanup(func() { d.Server.Close(); _ = hs.Close() })
-	base := "http://" + ln.Addr().String()
+	return d, "http://" + ln.Addr().String()
+}
+
+func runLiveScale(t *testing.T, p liveScaleParams) {
+	if os.Getenv("REDIS_URL") != "" {
+		t.Skip("needs a redis-server of its own: unset REDIS_URL")
+	}
+	if os.Getenv("LOADTEST_HEAP") != "" {
+		runtime.MemProfileRate = 1 // every allocation in the profile
+	}
+	// The simulator, in a process of its own.
+	sim := startHelper(t, simHelperEnv+"="+p.scenario, simHelperUsersEnv+"="+strconv.Itoa(p.users))
+	d, base := startDashboard(t, sim.line(t), p.interval)
 
 	// Sessions: one per tabsPerSession tabs (the dashboard keeps at most 6
 	// streams per session).
@@ -347,20 +363,7 @@ func runLiveScale(t *testing.T, p liveScaleParams) {
 		id, pw, _, _ := liveScaleAccount(u)
 		name, realm, _ := strings.Cut(id, "@")
 		for tab := 0; tab < p.tabs; tab += p.tabsPerSession {
-			resp, err := c.PostForm(base+"/login", url.Values{"username": {name}, "realm": {realm}, "password": {pw}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			var cookie string
-			for _, ck := range resp.Cookies() {
-				if ck.Name == "lxc-session" {
-					cookie = ck.Name + "=" + ck.Value
-				}
-			}
-			if resp.StatusCode != http.StatusSeeOther || cookie == "" {
-				t.Fatalf("sign-in of %s: %d", id, resp.StatusCode)
-			}
+			cookie := signIn(t, c, base, name, realm, pw)
 			for range min(p.tabsPerSession, p.tabs-tab) {
 				pageCookie, pageUser = append(pageCookie, cookie), append(pageUser, u)
 			}
@@ -497,6 +500,24 @@ func runLiveScale(t *testing.T, p liveScaleParams) {
 	if p.maxPerPage > 0 && perPage > int64(p.maxPerPage) {
 		t.Errorf("%d bytes per open page, want under %d", perPage, p.maxPerPage)
 	}
+}
+
+// signIn signs name@realm in at the dashboard at base with c (which must
+// not follow redirects) and returns the session cookie as "name=value".
+func signIn(t testing.TB, c *http.Client, base, name, realm, password string) string {
+	t.Helper()
+	resp, err := c.PostForm(base+"/login", url.Values{"username": {name}, "realm": {realm}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "lxc-session" && resp.StatusCode == http.StatusSeeOther {
+			return ck.Name + "=" + ck.Value
+		}
+	}
+	t.Fatalf("sign-in of %s@%s: %d without a session cookie", name, realm, resp.StatusCode)
+	return ""
 }
 
 // resourcesPolls reads lxcm_pve_requests_total for /cluster/resources from

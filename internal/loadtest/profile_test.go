@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"runtime/pprof"
@@ -76,20 +75,7 @@ func TestProfileSignedIn(t *testing.T) {
 	base := "http://" + ln.Addr().String()
 
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.PostForm(base+"/login", url.Values{"username": {"root"}, "realm": {"pam"}, "password": {"proxmox"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	var cookie string
-	for _, ck := range resp.Cookies() {
-		if ck.Name == "lxc-session" {
-			cookie = ck.Name + "=" + ck.Value
-		}
-	}
-	if cookie == "" {
-		t.Fatalf("sign-in: %d without a session cookie", resp.StatusCode)
-	}
+	cookie := signIn(t, c, base, "root", "pam", "proxmox")
 	// A bare net/http handler in the same process, for /healthz to be
 	// held against.
 	bareLn, err := net.Listen("tcp", "127.0.0.1:0")

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"math"
 	"strconv"
 	"sync"
@@ -28,10 +29,13 @@ const (
 type consoleHub struct {
 	reg  *streamRegistry
 	idle time.Duration
-	down chan struct{} // closed when the server shuts down
-	mu   sync.Mutex
-	stop bool           // down is closed; no console may start
-	wg   sync.WaitGroup // open consoles
+	// downCtx ends when the server shuts down (consoles watch it with
+	// context.AfterFunc, without a goroutine each).
+	downCtx context.Context
+	goDown  context.CancelFunc
+	mu      sync.Mutex
+	stop    bool           // downCtx has ended; no console may start
+	wg      sync.WaitGroup // open consoles
 }
 
 // enter counts a console in; false once the server is shutting down.
@@ -51,10 +55,12 @@ func newConsoleHub(s *Server) *consoleHub {
 		idle = defaultConsoleIdle
 	}
 	every := min(consoleCheckEvery, s.liveInterval())
+	downCtx, goDown := context.WithCancel(context.Background())
 	return &consoleHub{
-		reg:  newStreamRegistry(consolesPerSession, math.MaxInt, every, s.streamSessionEnded),
-		idle: idle,
-		down: make(chan struct{}),
+		reg:     newStreamRegistry(consolesPerSession, math.MaxInt, every, s.streamSessionEnded),
+		idle:    idle,
+		downCtx: downCtx,
+		goDown:  goDown,
 	}
 }
 
@@ -65,7 +71,7 @@ func (h *consoleHub) shutdown() {
 	h.mu.Lock()
 	if !h.stop {
 		h.stop = true
-		close(h.down)
+		h.goDown()
 	}
 	h.mu.Unlock()
 	done := make(chan struct{})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -54,7 +55,10 @@ const (
 var consoleBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // consoleSocket serves the console's websocket. It runs inside
-// requireSession: the session is checked at the upgrade.
+// requireSession: the session is checked at the upgrade. Once the console
+// is open the handler returns and two relays carry it, one each way: an
+// idle console holds those two goroutines and the connections, not the
+// request's handler with its stack.
 func (s *Server) consoleSocket(w http.ResponseWriter, r *http.Request) {
 	rid := requestID(r.Context())
 	if !sameOrigin(r) {
@@ -71,20 +75,19 @@ func (s *Server) consoleSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "LXC Manager is restarting.", http.StatusServiceUnavailable)
 		return
 	}
-	defer s.consoles.wg.Done()
 	ws, err := websocket.Accept(w, r, nil)
 	if err != nil {
+		s.consoles.wg.Done()
 		s.log.Info("console: websocket refused", "request_id", rid, "err", err)
 		return
 	}
-	defer ws.CloseNow()
 	ws.SetReadLimit(browserReadLimit)
 	sess, _ := currentSession(r.Context())
-	// The request's context ends with the upgrade; the console keeps its
-	// values (request id, client address) but not its end.
-	ctx := context.WithoutCancel(r.Context())
-	c := &consoleConn{s: s, ws: ws, sess: sess, t: t, req: r.WithContext(ctx), rid: rid}
-	c.run(ctx)
+	// The request's context ends with the upgrade and holds the request;
+	// the console keeps only its id and client address.
+	ctx := detached(r.Context())
+	c := &consoleConn{s: s, ws: ws, sess: sess, user: sess.Username, t: t, client: clientAddr(r), rid: rid}
+	c.open(ctx)
 }
 
 // sameOrigin reports whether the request's Origin is this site: a
@@ -100,59 +103,126 @@ func sameOrigin(r *http.Request) bool {
 
 // consoleConn is one browser's console.
 type consoleConn struct {
-	s    *Server
-	ws   *websocket.Conn
-	sess session.Session
-	t    target
-	req  *http.Request // for the session's keep-alive
-	rid  string
+	s  *Server
+	ws *websocket.Conn
+	// sess is the session as last kept alive; once the relays run, only
+	// the keep-alive (one at a time: touching) reads and writes it.
+	sess   session.Session
+	user   string
+	t      target
+	client string // the client's address
+	rid    string
 	// lastInput is when the person last typed or resized (unix nanos).
 	lastInput atomic.Int64
 	touching  atomic.Bool
 	lastTouch atomic.Int64
+
+	// Set by open before the relays start.
+	con    lxc.Console
+	st     *stream
+	opened time.Time
+	// idle and ping are timers (their functions run on goroutines of
+	// their own only when due); stopSession and stopDown unhook end from
+	// the session's end and the shutdown.
+	idle, ping            *time.Timer
+	stopSession, stopDown func() bool
+
+	// endOnce makes the first reason to end the console the one it ends
+	// with (why); ended tells the ping it is over.
+	endOnce sync.Once
+	why     consoleState
+	ended   atomic.Bool
 }
 
-func (c *consoleConn) run(ctx context.Context) {
+// browserLeft is why a console ends when its browser went away: nothing
+// is left to tell.
+const browserLeft consoleState = ""
+
+// open checks the container, opens PVE's console and starts the relays;
+// when it cannot, it tells the browser why and closes the socket.
+func (c *consoleConn) open(ctx context.Context) {
 	s, t := c.s, c.t
-	st := s.consoles.reg.tryOpen(c.sess)
-	if st == nil {
-		s.log.Info("console refused: too many in the session", "request_id", c.rid, "user", c.sess.Username, "vmid", t.VMID)
-		c.finish(ctx, s.noteFor(consoleLimit, t))
+	c.st = s.consoles.reg.tryOpen(c.sess)
+	if c.st == nil {
+		s.log.Info("console refused: too many in the session", "request_id", c.rid, "user", c.user, "vmid", t.VMID)
+		c.refuse(ctx, s.noteFor(consoleLimit, t))
 		return
 	}
-	defer s.consoles.reg.leave(st)
 	sctx, cancel := context.WithTimeout(ctx, consoleSetupTimeout)
 	_, state, err := s.consoleCheck(sctx, c.sess, t)
-	var con lxc.Console
 	if state == consoleReady {
-		con, err = s.cfg.PVE.OpenConsole(sctx, s.identity(c.sess), t.Node, t.VMID)
+		c.con, err = s.cfg.PVE.OpenConsole(sctx, s.identity(c.sess), t.Node, t.VMID)
 		if err != nil {
 			state = stateOf(err)
 		}
 	}
 	cancel()
 	if state != consoleReady {
-		s.log.Info("console not opened", "request_id", c.rid, "user", c.sess.Username, "vmid", t.VMID, "node", t.Node, "state", string(state), "err", err)
+		s.log.Info("console not opened", "request_id", c.rid, "user", c.user, "vmid", t.VMID, "node", t.Node, "state", string(state), "err", err)
 		if state == consoleEnded {
 			s.endSession(ctx, c.sess)
 		}
-		c.finish(ctx, s.noteFor(state, t))
+		s.consoles.reg.leave(c.st)
+		c.refuse(ctx, s.noteFor(state, t))
 		return
 	}
-	opened := time.Now()
-	s.log.Info("audit: console opened", "request_id", c.rid, "user", c.sess.Username, "client", clientAddr(c.req),
+	c.opened = time.Now()
+	c.lastInput.Store(c.opened.UnixNano())
+	s.log.Info("audit: console opened", "request_id", c.rid, "user", c.user, "client", c.client,
 		"vmid", t.VMID, "node", t.Node)
-	end := c.relay(ctx, con, st)
-	s.log.Info("audit: console closed", "request_id", c.rid, "user", c.sess.Username, "client", clientAddr(c.req),
-		"vmid", t.VMID, "node", t.Node, "duration", time.Since(opened).Round(time.Second).String(), "reason", string(end))
-	if end == "" {
-		return // the browser left
-	}
-	note := s.noteFor(end, t)
-	if end == consoleEnded {
-		note.Redirect = st.sess.target
-	}
+	open, _ := json.Marshal(consoleNote{State: consoleOpen})
+	wctx, cancel := context.WithTimeout(ctx, consoleWriteTimeout)
+	_ = c.ws.Write(wctx, websocket.MessageText, open)
+	cancel()
+	// The timers are armed once their fields are set: their functions
+	// read them.
+	c.idle = time.AfterFunc(time.Duration(math.MaxInt64), c.checkIdle)
+	c.ping = time.AfterFunc(time.Duration(math.MaxInt64), c.pingPVE)
+	c.idle.Reset(s.consoles.idle)
+	c.ping.Reset(consolePingEvery)
+	c.stopSession = context.AfterFunc(c.st.sess.endCtx, func() { c.end(consoleEnded) })
+	c.stopDown = context.AfterFunc(s.consoles.downCtx, func() { c.end(consoleShutdown) })
+	go c.toBrowser(ctx)
+	go c.fromBrowser(ctx)
+}
+
+// refuse tells the browser why no console opened and lets the socket go.
+func (c *consoleConn) refuse(ctx context.Context, note consoleNote) {
 	c.finish(ctx, note)
+	_ = c.ws.CloseNow()
+	c.s.consoles.wg.Done()
+}
+
+// end ends the open console for why (the first reason given wins): PVE's
+// side is closed, which ends the output relay, which tells the browser.
+func (c *consoleConn) end(why consoleState) {
+	c.endOnce.Do(func() {
+		c.why = why
+		c.ended.Store(true)
+		_ = c.con.Close()
+	})
+}
+
+// checkIdle ends a console nobody typed in for CONSOLE_IDLE_TIMEOUT.
+func (c *consoleConn) checkIdle() {
+	idle := c.s.consoles.idle
+	quiet := time.Since(time.Unix(0, c.lastInput.Load()))
+	if quiet >= idle {
+		c.end(consoleIdle)
+		return
+	}
+	c.idle.Reset(idle - quiet)
+}
+
+// pingPVE pings PVE's side, as PVE's own page does, every
+// consolePingEvery while the console is open.
+func (c *consoleConn) pingPVE() {
+	pctx, cancel := context.WithTimeout(context.Background(), consoleWriteTimeout)
+	_ = c.con.Ping(pctx)
+	cancel()
+	if !c.ended.Load() {
+		c.ping.Reset(consolePingEvery)
+	}
 }
 
 // finish tells the browser why the console ended and closes it.
@@ -165,71 +235,38 @@ func (c *consoleConn) finish(ctx context.Context, note consoleNote) {
 	}
 }
 
-// relay runs the open console until it ends, and returns why ("" when
-// the browser left).
-func (c *consoleConn) relay(ctx context.Context, con lxc.Console, st *stream) consoleState {
-	out := make(chan error, 1)
-	in := make(chan error, 1)
-	c.lastInput.Store(time.Now().UnixNano())
-	go func() { out <- c.toBrowser(ctx, con) }()
-	go func() { in <- c.fromBrowser(ctx, con) }()
-	open, _ := json.Marshal(consoleNote{State: consoleOpen})
-	wctx, cancel := context.WithTimeout(ctx, consoleWriteTimeout)
-	_ = c.ws.Write(wctx, websocket.MessageText, open)
-	cancel()
-
-	idle := c.s.consoles.idle
-	idleTimer := time.NewTimer(idle)
-	defer idleTimer.Stop()
-	ping := time.NewTicker(consolePingEvery)
-	defer ping.Stop()
-	var end consoleState
-	outDone := false
-loop:
-	for {
-		select {
-		case err := <-out:
-			outDone = true
-			if !errors.Is(err, io.EOF) {
-				c.s.log.Info("console: output relay ended", "request_id", c.rid, "vmid", c.t.VMID, "err", err)
-			}
-			end = consoleClosed
-			break loop
-		case <-in:
-			break loop
-		case <-st.sess.ended:
-			end = consoleEnded
-			break loop
-		case <-c.s.consoles.down:
-			end = consoleShutdown
-			break loop
-		case <-idleTimer.C:
-			quiet := time.Since(time.Unix(0, c.lastInput.Load()))
-			if quiet >= idle {
-				end = consoleIdle
-				break loop
-			}
-			idleTimer.Reset(idle - quiet)
-		case <-ping.C:
-			pctx, cancel := context.WithTimeout(ctx, consoleWriteTimeout)
-			_ = con.Ping(pctx)
-			cancel()
-		}
+// toBrowser relays PVE's output until the console ends, then closes it:
+// it tells the browser why, logs the end and lets the console go.
+func (c *consoleConn) toBrowser(ctx context.Context) {
+	err := c.relayOutput(ctx)
+	if !errors.Is(err, io.EOF) && !c.ended.Load() {
+		c.s.log.Info("console: output relay ended", "request_id", c.rid, "vmid", c.t.VMID, "err", err)
 	}
-	_ = con.Close()
-	if !outDone {
-		select {
-		case <-out:
-		case <-time.After(consoleGoodbye):
+	c.end(consoleClosed)
+	c.idle.Stop()
+	c.ping.Stop()
+	c.stopSession()
+	c.stopDown()
+	s, t := c.s, c.t
+	s.log.Info("audit: console closed", "request_id", c.rid, "user", c.user, "client", c.client,
+		"vmid", t.VMID, "node", t.Node, "duration", time.Since(c.opened).Round(time.Second).String(), "reason", string(c.why))
+	if c.why != browserLeft {
+		note := s.noteFor(c.why, t)
+		if c.why == consoleEnded {
+			note.Redirect = c.st.sess.target
 		}
+		c.finish(ctx, note)
 	}
-	return end
+	_ = c.ws.CloseNow()
+	s.consoles.reg.leave(c.st)
+	s.consoles.wg.Done()
 }
 
-// toBrowser relays PVE's output until the console ends.
-func (c *consoleConn) toBrowser(ctx context.Context, con lxc.Console) error {
+// relayOutput forwards PVE's output to the browser until either side
+// ends.
+func (c *consoleConn) relayOutput(ctx context.Context) error {
 	for {
-		r, err := con.Next(ctx)
+		r, err := c.con.Next(ctx)
 		if err != nil {
 			return err
 		}
@@ -272,15 +309,23 @@ type resizeMsg struct {
 	Resize []int `json:"resize"`
 }
 
-// fromBrowser relays keystrokes and window sizes until the browser leaves.
-func (c *consoleConn) fromBrowser(ctx context.Context, con lxc.Console) error {
+// fromBrowser relays keystrokes and window sizes until the browser
+// leaves, then ends the console.
+func (c *consoleConn) fromBrowser(ctx context.Context) {
+	_ = c.relayInput(ctx)
+	c.end(browserLeft)
+}
+
+// relayInput forwards the browser's messages to PVE until one side fails.
+func (c *consoleConn) relayInput(ctx context.Context) error {
+	con := c.con
 	for {
 		typ, data, err := c.ws.Read(ctx)
 		if err != nil {
 			return err
 		}
 		c.lastInput.Store(time.Now().UnixNano())
-		c.touch()
+		c.touch(ctx)
 		wctx, cancel := context.WithTimeout(ctx, consoleWriteTimeout)
 		switch typ {
 		case websocket.MessageBinary:
@@ -301,7 +346,7 @@ func (c *consoleConn) fromBrowser(ctx context.Context, con lxc.Console) error {
 
 // touch keeps the session alive while the person works in the console,
 // at most once per touchEvery, as a page request would.
-func (c *consoleConn) touch() {
+func (c *consoleConn) touch(ctx context.Context) {
 	now := time.Now()
 	if now.Sub(time.Unix(0, c.lastTouch.Load())) < touchEvery || !c.touching.CompareAndSwap(false, true) {
 		return
@@ -309,6 +354,9 @@ func (c *consoleConn) touch() {
 	c.lastTouch.Store(now.UnixNano())
 	go func() {
 		defer c.touching.Store(false)
-		_, _ = c.s.keepAlive(c.req, c.sess) // a session that ended is noticed by the registry
+		// A session that ended is noticed by the registry.
+		if sess, err := c.s.keepAlive(ctx, c.sess); err == nil {
+			c.sess = sess
+		}
 	}()
 }

@@ -47,6 +47,15 @@ func info(ctx context.Context) *reqInfo {
 
 func requestID(ctx context.Context) string { return info(ctx).id }
 
+// detached is a context for work that outlives its request (a console):
+// it carries the request's id and client address, and nothing else of it
+// (the request's own context holds its response writer and, through it,
+// the request and its buffers).
+func detached(ctx context.Context) context.Context {
+	ri := info(ctx)
+	return context.WithValue(context.Background(), ctxKey{}, &reqInfo{id: ri.id, client: ri.client})
+}
+
 func cspNonce(ctx context.Context) string { return info(ctx).nonce }
 
 // currentSession returns the session requireSession found.
@@ -250,7 +259,7 @@ func (s *Server) requireSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, err := s.loadSession(r)
 		if err == nil {
-			sess, err = s.keepAlive(r, sess)
+			sess, err = s.keepAlive(r.Context(), sess)
 		}
 		switch {
 		case err == nil:

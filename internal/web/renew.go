@@ -1,9 +1,9 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/lxc-manager/lxc-manager/internal/lxc"
@@ -38,12 +38,12 @@ var errSessionEnded = errors.New("session ended")
 // keeps the stored TTL; if it races a renewal it may put back the previous
 // ticket and expiry, which are still valid, and the next request renews
 // again.
-func (s *Server) keepAlive(r *http.Request, sess session.Session) (session.Session, error) {
-	ctx := r.Context()
+func (s *Server) keepAlive(ctx context.Context, sess session.Session) (session.Session, error) {
+	client := info(ctx).client
 	now := s.cfg.Now()
 	if !sess.CreatedAt.IsZero() && now.Sub(sess.CreatedAt) >= s.cfg.SessionMaxAge {
 		s.endSession(ctx, sess)
-		s.log.Info("audit: session ended", "user", sess.Username, "client", clientAddr(r), "reason", "maximum age")
+		s.log.Info("audit: session ended", "user", sess.Username, "client", client, "reason", "maximum age")
 		return session.Session{}, errSessionEnded
 	}
 	renew := !sess.TicketIssuedAt.IsZero() && now.Sub(sess.TicketIssuedAt) >= renewAfter
@@ -89,7 +89,7 @@ func (s *Server) keepAlive(r *http.Request, sess session.Session) (session.Sessi
 			renewed = true
 		case code == lxc.ECredentials || code == lxc.EUnauthorized:
 			s.endSession(ctx, sess)
-			s.log.Info("audit: session ended", "user", sess.Username, "client", clientAddr(r), "reason", "PVE refused to renew the ticket")
+			s.log.Info("audit: session ended", "user", sess.Username, "client", client, "reason", "PVE refused to renew the ticket")
 			return session.Session{}, errSessionEnded
 		default:
 			s.log.Warn("ticket renewal failed; trying again later", "user", sess.Username, "err", err)
@@ -111,7 +111,7 @@ func (s *Server) keepAlive(r *http.Request, sess session.Session) (session.Sessi
 		return session.Session{}, fmt.Errorf("update session: %w", err)
 	}
 	if renewed {
-		s.log.Info("audit: ticket renewed", "user", sess.Username, "client", clientAddr(r))
+		s.log.Info("audit: ticket renewed", "user", sess.Username, "client", client)
 	}
 	return sess, nil
 }

@@ -57,8 +57,12 @@ type watchedSession struct {
 	expiresAt time.Time
 	streams   []*stream // oldest first
 	// ended is closed when the session has ended; target, set before, is
-	// where its pages go.
-	ended  chan struct{}
+	// where its pages go. It is endCtx's Done, so that a console can have
+	// a function called at the end (context.AfterFunc) without a
+	// goroutine of its own waiting for it.
+	ended  <-chan struct{}
+	endCtx context.Context
+	end    context.CancelFunc
 	target string
 	stop   context.CancelFunc
 }
@@ -99,7 +103,9 @@ func (r *streamRegistry) add(sess session.Session) *stream {
 	w := r.sessions[sess.ID]
 	if w == nil {
 		ctx, stop := context.WithCancel(r.ctx)
-		w = &watchedSession{id: sess.ID, user: sess.Username, expiresAt: sess.ExpiresAt, ended: make(chan struct{}), stop: stop}
+		endCtx, end := context.WithCancel(context.Background())
+		w = &watchedSession{id: sess.ID, user: sess.Username, expiresAt: sess.ExpiresAt,
+			ended: endCtx.Done(), endCtx: endCtx, end: end, stop: stop}
 		r.sessions[sess.ID] = w
 		r.wg.Add(1)
 		go r.watch(ctx, w)
@@ -160,7 +166,7 @@ func (r *streamRegistry) watch(ctx context.Context, w *watchedSession) {
 		}
 		if target, ended := r.check(ctx, w); ended {
 			w.target = target
-			close(w.ended)
+			w.end()
 			return
 		}
 	}
