@@ -87,15 +87,15 @@ func holdConsole(ctx context.Context, base, cookie string, ready chan<- error) {
 // openConsoles opens a console per cookie in a helper process of its own
 // and returns once all of them showed their prompt; they stay open until
 // the benchmark ends.
-func openConsoles(b *testing.B, base string, cookies []string) *helper {
-	b.Helper()
-	h := startHelper(b, consolesHelperEnv+"="+base)
+func openConsoles(t testing.TB, base string, cookies []string) *helper {
+	t.Helper()
+	h := startHelper(t, consolesHelperEnv+"="+base)
 	for _, c := range cookies {
 		fmt.Fprintln(h.in, "console "+c)
 	}
 	fmt.Fprintln(h.in, "go")
-	if l := h.line(b); l != "ready" {
-		b.Fatalf("consoles helper: %s", l)
+	if l := h.line(t); l != "ready" {
+		t.Fatalf("consoles helper: %s", l)
 	}
 	return h
 }
@@ -104,73 +104,99 @@ func openConsoles(b *testing.B, base string, cookies []string) *helper {
 // dashboard alone: the simulator (termproxy behind pveproxy's websocket)
 // and the browsers run in processes of their own, so this process holds
 // only the dashboard's side of each console (the browser's socket, the
-// relay, the websocket to PVE with its TLS connection). 25 sessions open
-// one console each first (their PVE client and pools come into being);
-// then three more each, and the growth of heap in use and goroutine
-// stacks over those 75 is divided by them. That is done twice: cold (the
-// process has not held as many consoles yet, and the garbage of opening
-// them leaves partly used spans behind) and, after those 75 closed, warm,
-// as in a dashboard that has been running. The target, under 64 KiB, is
-// held against the warm figure; the cold one is reported beside it.
+// relay, the websocket to PVE with its TLS connection). See
+// measureConsoles; 25 sessions, 100 consoles. The target, under 64 KiB,
+// is held against the warm figure; the cold one is reported beside it.
 //
 //	go test -run '^$' -bench BenchmarkConsoleIdleMemory -benchtime=1x ./internal/loadtest
 func BenchmarkConsoleIdleMemory(b *testing.B) {
-	const sessions, perSession = 25, 4
-	if os.Getenv("REDIS_URL") != "" {
-		b.Skip("needs a redis-server of its own: unset REDIS_URL")
-	}
 	if os.Getenv("CONSOLE_HEAP_PROFILE") != "" {
 		runtime.MemProfileRate = 1 // every allocation in the profile
 	}
 	for range b.N {
-		sim := startHelper(b, simHelperEnv+"=demo")
-		_, base := startDashboard(b, sim.line(b), 0)
-		c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		cookies := make([]string, sessions)
-		for i := range cookies {
-			cookies[i] = signIn(b, c, base, "root", "pam", "proxmox")
-		}
-		c.CloseIdleConnections()
-		first := openConsoles(b, base, cookies)
-		var more []string
-		for range perSession - 1 {
-			more = append(more, cookies...)
-		}
-		// Cold: the first 75 in a process that has not had as many yet.
-		cold0 := settledMemory()
-		cold := openConsoles(b, base, more)
-		cold1 := settledMemory()
-		_ = cold.in.Close()
-		_ = cold.cmd.Wait()
-		for settledMemory().goroutines > cold0.goroutines {
-			time.Sleep(50 * time.Millisecond) // the dashboard lets them go
-		}
-		// Warm: 75 again, now that the heap has held as many.
-		before := settledMemory()
-		if f := os.Getenv("CONSOLE_HEAP_PROFILE"); f != "" {
-			writeHeapProfile(b, f+".before")
-		}
-		rest := openConsoles(b, base, more)
-		after := settledMemory()
-		if f := os.Getenv("CONSOLE_HEAP_PROFILE"); f != "" {
-			writeHeapProfile(b, f)
-		}
-		n := float64(len(more))
-		coldPer := cold1.perConsole(cold0, n)
-		per := after.perConsole(before, n)
-		b.ReportMetric(per.heap, "heap-B/console")
-		b.ReportMetric(per.stack, "stack-B/console")
-		b.ReportMetric(per.heap+per.stack, "B/console")
-		b.ReportMetric(coldPer.heap+coldPer.stack, "cold-B/console")
-		b.ReportMetric(per.goroutines, "goroutines/console")
-		b.Logf("per console, cold: %s", coldPer)
-		b.Logf("per console, warm: %s", per)
-		if total := per.heap + per.stack; total >= 64<<10 {
+		cold, warm := measureConsoles(b, 25, 4)
+		b.ReportMetric(warm.heap, "heap-B/console")
+		b.ReportMetric(warm.stack, "stack-B/console")
+		b.ReportMetric(warm.heap+warm.stack, "B/console")
+		b.ReportMetric(cold.heap+cold.stack, "cold-B/console")
+		b.ReportMetric(warm.goroutines, "goroutines/console")
+		b.Logf("per console, cold: %s", cold)
+		b.Logf("per console, warm: %s", warm)
+		if total := warm.heap + warm.stack; total >= 64<<10 {
 			b.Errorf("%.0f bytes per idle console, want under 64 KiB", total)
 		}
-		_ = rest.in.Close()
-		_ = first.in.Close()
 	}
+}
+
+// TestConsolesLetGo is the small version for the suite: an idle console
+// holds two goroutines in the dashboard, and once the browsers leave,
+// every one of them ends.
+func TestConsolesLetGo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	cold, warm := measureConsoles(t, 3, 3)
+	for _, c := range []consoleCost{cold, warm} {
+		if c.goroutines != 2 {
+			t.Errorf("%.2f goroutines per idle console, want 2", c.goroutines)
+		}
+	}
+}
+
+// measureConsoles runs a dashboard against a simulator in a process of
+// its own; sessions sign in and open one console each (their PVE client
+// and the pools come into being), then perSession-1 more each, one after
+// another, in a browsers' process of their own. The growth of heap in use
+// and goroutine stacks is divided by those consoles, twice: cold (the
+// process has not held as many yet: the garbage of opening them leaves
+// partly used spans behind) and warm (after those closed and every
+// goroutine of theirs ended, as in a dashboard that has been running).
+func measureConsoles(t testing.TB, sessions, perSession int) (cold, warm consoleCost) {
+	t.Helper()
+	if os.Getenv("REDIS_URL") != "" {
+		t.Skip("needs a redis-server of its own: unset REDIS_URL")
+	}
+	sim := startHelper(t, simHelperEnv+"=demo")
+	_, base := startDashboard(t, sim.line(t), 0)
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	cookies := make([]string, sessions)
+	for i := range cookies {
+		cookies[i] = signIn(t, c, base, "root", "pam", "proxmox")
+	}
+	c.CloseIdleConnections()
+	first := openConsoles(t, base, cookies)
+	defer first.in.Close()
+	var more []string
+	for range perSession - 1 {
+		more = append(more, cookies...)
+	}
+	n := float64(len(more))
+
+	cold0 := settledMemory()
+	coldOnes := openConsoles(t, base, more)
+	cold = settledMemory().perConsole(cold0, n)
+	_ = coldOnes.in.Close()
+	_ = coldOnes.cmd.Wait()
+	// The dashboard notices the browsers left and lets their consoles go.
+	deadline := time.Now().Add(10 * time.Second)
+	for settledMemory().goroutines > cold0.goroutines {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines 10 s after the consoles closed, %d before they opened", settledMemory().goroutines, cold0.goroutines)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	before := settledMemory()
+	if f := os.Getenv("CONSOLE_HEAP_PROFILE"); f != "" {
+		writeHeapProfile(t, f+".before")
+	}
+	warmOnes := openConsoles(t, base, more)
+	defer warmOnes.in.Close()
+	warm = settledMemory().perConsole(before, n)
+	if f := os.Getenv("CONSOLE_HEAP_PROFILE"); f != "" {
+		writeHeapProfile(t, f)
+	}
+	return cold, warm
 }
 
 // consoleCost is what one console adds, on average.
@@ -210,13 +236,13 @@ func settledMemory() memory {
 
 // writeHeapProfile writes the heap in use now to name, to see what holds
 // it (go tool pprof -sample_index=inuse_space).
-func writeHeapProfile(b *testing.B, name string) {
+func writeHeapProfile(t testing.TB, name string) {
 	f, err := os.Create(name)
 	if err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
 }
