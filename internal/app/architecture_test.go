@@ -51,7 +51,8 @@ var allowedImports = []struct {
 	pkg     string
 	allowed []string
 }{
-	{"session", nil},
+	{"netpeek", nil},
+	{"session", []string{"netpeek"}},
 	{"throttle", nil},
 	{"markdown", nil},
 	{"metrics", nil},
@@ -60,7 +61,7 @@ var allowedImports = []struct {
 	{"jobs", nil},
 	{"live", []string{"lxc"}},
 	{"proxmox", []string{"lxc"}},
-	{"web", []string{"lxc", "session", "throttle", "live", "metrics", "markdown", "jobs"}},
+	{"web", []string{"lxc", "session", "throttle", "live", "metrics", "markdown", "jobs", "netpeek"}},
 }
 
 // exemptFromImportRules are the packages without an import rule, and why.

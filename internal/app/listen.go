@@ -77,8 +77,9 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Lo
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	if c, ok := h.(interface{ Close() }); ok {
-		srv.RegisterOnShutdown(c.Close)
+	closer, _ := h.(interface{ Close() })
+	if closer != nil {
+		srv.RegisterOnShutdown(closer.Close)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -90,7 +91,13 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Lo
 	logger.Info("shutting down", "listener", ln.Addr().String(), "timeout", shutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	err := srv.Shutdown(sctx)
+	if closer != nil {
+		// Shutdown does not wait for the connections handlers took over
+		// (event streams, consoles); Close, started by Shutdown, does.
+		closer.Close()
+	}
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {

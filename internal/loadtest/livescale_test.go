@@ -100,6 +100,9 @@ type liveScaleParams struct {
 	// and its memory per open page.
 	maxCores   float64
 	maxPerPage int
+	// maxGoroutines bounds the goroutines an open page adds (its stream's,
+	// and a share of its session's watcher).
+	maxGoroutines float64
 }
 
 // TestLiveScale is the live-update load test of docs/benchmarks.md: 1,000
@@ -122,7 +125,7 @@ func TestLiveScale(t *testing.T) {
 		users:    envInt(t, "LOADTEST_USERS", 50), tabs: envInt(t, "LOADTEST_TABS", 20), tabsPerSession: 5,
 		interval: envDuration(t, "LOADTEST_INTERVAL", 3*time.Second),
 		duration: envDuration(t, "LOADTEST_DURATION", 30*time.Second),
-		maxCores: 1, maxPerPage: 32 << 10,
+		maxCores: 1, maxPerPage: 32 << 10, maxGoroutines: 1.5,
 	})
 }
 
@@ -133,7 +136,7 @@ func TestLiveScaleSmall(t *testing.T) {
 		t.Skip("-short")
 	}
 	runLiveScale(t, liveScaleParams{scenario: "demo", users: 3, tabs: 4, tabsPerSession: 2,
-		interval: 300 * time.Millisecond, duration: 2 * time.Second})
+		interval: 300 * time.Millisecond, duration: 2 * time.Second, maxGoroutines: 1.5})
 }
 
 // scalePage is one open page of the pages helper: the updates it got, and
@@ -496,6 +499,9 @@ func runLiveScale(t *testing.T, p liveScaleParams) {
 	}
 	if p.maxCores > 0 && cores > p.maxCores {
 		t.Errorf("the dashboard used %.2f cores, want at most %.2f", cores, p.maxCores)
+	}
+	if p.maxGoroutines > 0 && goroutinesPerPage > p.maxGoroutines {
+		t.Errorf("%.1f goroutines per open page, want at most %.1f", goroutinesPerPage, p.maxGoroutines)
 	}
 	if p.maxPerPage > 0 && perPage > int64(p.maxPerPage) {
 		t.Errorf("%d bytes per open page, want under %d", perPage, p.maxPerPage)

@@ -2,10 +2,7 @@
 
 package session
 
-import (
-	"syscall"
-	"unsafe"
-)
+import "github.com/lxc-manager/lxc-manager/internal/netpeek"
 
 // canPeek: sockets can be looked at without reading (MSG_PEEK).
 const canPeek = true
@@ -20,7 +17,7 @@ func (tc *trackConn) pending() bool {
 	if tc.fd < 0 {
 		return false
 	}
-	return peekable(uintptr(tc.fd))
+	return netpeek.Readable(uintptr(tc.fd))
 }
 
 // noteFD records the socket's descriptor number for pending.
@@ -34,19 +31,5 @@ func (tc *trackConn) noteFD() {
 // waitReadable blocks until the socket can be read (or the read deadline
 // passes), without reading anything.
 func (tc *trackConn) waitReadable() error {
-	return tc.raw.Read(func(fd uintptr) bool { return peekable(fd) })
-}
-
-// peekable looks at the socket without taking bytes or blocking: true when
-// there is something to read, or end of file, or an error a read will
-// report. (recvfrom itself, not syscall.Recvfrom, which allocates the
-// sender's address.)
-func peekable(fd uintptr) bool {
-	var b [1]byte
-	n, _, errno := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
-		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-	if errno == syscall.EAGAIN || errno == syscall.EINTR {
-		return false
-	}
-	return int(n) >= 0 || errno != 0
+	return tc.raw.Read(netpeek.Readable)
 }

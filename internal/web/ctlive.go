@@ -74,14 +74,16 @@ func (s *Server) containerEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	defer leaveOverview()
 	return s.stream(w, r, sess, liveStream{
 		subscribe: func(sess session.Session) (<-chan live.Snapshot, func(), error) {
 			return s.ctLive.SubscribeKey(key, s.identity(sess))
 		},
-		view:   viewKey{user: sess.Username, view: key},
-		render: func(snap live.Snapshot, _ session.Session) ([]byte, error) { return s.renderContainerLive(snap, t) },
-		warm:   overview,
+		view: viewKey{user: sess.Username, view: key},
+		render: func(_ context.Context, snap live.Snapshot, _ session.Session) ([]byte, error) {
+			return s.renderContainerLive(snap, t)
+		},
+		warm:      overview,
+		leaveWarm: leaveOverview,
 	})
 }
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -37,8 +38,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 			return s.live.Subscribe(s.identity(sess))
 		},
 		view: viewKey{user: sess.Username, view: q.Values().Encode()},
-		render: func(snap live.Snapshot, sess session.Session) ([]byte, error) {
-			return s.renderLive(snap, q, s.backupAges(r.Context(), sess, false))
+		render: func(ctx context.Context, snap live.Snapshot, sess session.Session) ([]byte, error) {
+			return s.renderLive(snap, q, s.backupAges(ctx, sess, false))
 		},
 	})
 }
@@ -46,12 +47,13 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 // liveStream is what one event stream follows: a feed to subscribe to
 // (again, with a renewed ticket), the view its renders are shared under,
 // and how a snapshot becomes an "update" event. warm, when set, is a feed
-// the stream only keeps going.
+// the stream only keeps going, and leaveWarm lets it go.
 type liveStream struct {
 	subscribe func(sess session.Session) (<-chan live.Snapshot, func(), error)
 	view      viewKey
-	render    func(snap live.Snapshot, sess session.Session) ([]byte, error)
+	render    func(ctx context.Context, snap live.Snapshot, sess session.Session) ([]byte, error)
 	warm      <-chan live.Snapshot
+	leaveWarm func()
 }
 
 // stream serves one server-sent-event stream (the list's and a container
@@ -60,88 +62,165 @@ type liveStream struct {
 // "expired" when the session ended, "bye" at shutdown. A ticket PVE
 // refuses re-subscribes when the session was renewed meanwhile, and ends
 // the session otherwise.
+//
+// The connection is taken over from net/http (eventConn) and the handler
+// returns: an open page then costs one goroutine (followStream) and the
+// socket, not net/http's connection with its buffers, the request and a
+// goroutine reading the socket. Where it cannot be taken over, the stream
+// is served through the response in the handler instead.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, sess session.Session, ls liveStream) error {
-	rc := http.NewResponseController(w)
 	updates, leave, err := ls.subscribe(sess)
 	if err != nil {
+		if ls.leaveWarm != nil {
+			ls.leaveWarm()
+		}
 		return err
 	}
-	defer func() { leave() }() // leave may be replaced by a new subscription
-	st := s.streams.open(sess)
-	defer s.streams.leave(st)
+	f := &followed{s: s, ctx: detached(r.Context()), sess: sess, ls: ls, updates: updates, leave: leave}
+	f.st = s.streams.open(sess)
 	s.views.join(ls.view)
-	defer s.views.leave(ls.view)
-
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	if err := rc.Flush(); err != nil {
-		return nil // the client is gone, or the writer cannot stream
+	if !s.eventConns.enter() {
+		f.done()
+		return live.ErrClosed
 	}
-
-	// last ends the stream with one event.
-	last := func(event, data string) error {
-		_ = writeEvent(w, event, data)
-		_ = rc.Flush()
+	if ec, err := s.takeOver(w, r); err == nil {
+		go f.follow(ec)
 		return nil
 	}
+	// The connection cannot be taken over (HTTP/2, a recorder): serve the
+	// stream from this handler.
+	w.WriteHeader(http.StatusOK)
+	rw := &responseSink{w: w, rc: http.NewResponseController(w), done: r.Context().Done()}
+	if err := rw.rc.Flush(); err != nil {
+		f.done()
+		s.eventConns.wg.Done()
+		return nil // the client is gone, or the writer cannot stream
+	}
+	f.follow(rw)
+	return nil
+}
+
+// followed is one open event stream.
+type followed struct {
+	s       *Server
+	ctx     context.Context // the request's id and client, not its end
+	sess    session.Session
+	ls      liveStream
+	updates <-chan live.Snapshot
+	leave   func()
+	st      *stream
+}
+
+// done lets go of what the stream holds.
+func (f *followed) done() {
+	f.leave()
+	f.s.streams.leave(f.st)
+	f.s.views.leave(f.ls.view)
+	if f.ls.leaveWarm != nil {
+		f.ls.leaveWarm()
+	}
+}
+
+// eventSink is where a stream's events go.
+type eventSink interface {
+	// send writes p (whole events or comments) and flushes it.
+	send(p []byte) error
+	// gone is closed when the page went away, when that can be known
+	// before a write fails; it may be nil.
+	gone() <-chan struct{}
+	// end ends the response.
+	end()
+}
+
+// follow serves the stream into out until it ends, then lets go.
+func (f *followed) follow(out eventSink) {
+	s := f.s
+	defer s.eventConns.wg.Done()
+	defer out.end()
+	defer f.done()
+	ctx, ls, st := f.ctx, f.ls, f.st
+	// last ends the stream with one event.
+	last := func(event, data string) { _ = out.send(appendEvent(nil, event, data)) }
 	tick := time.NewTicker(heartbeat)
 	defer tick.Stop()
 	for {
 		select {
-		case <-r.Context().Done():
-			return nil
+		case <-out.gone():
+			return
 		case <-tick.C:
-			if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil {
-				return nil
+			if out.send([]byte(": keep-alive\n\n")) != nil {
+				return
 			}
 		case _, ok := <-ls.warm:
 			if !ok {
-				return last("bye", "reconnect")
+				last("bye", "reconnect")
+				return
 			}
-			continue // only kept going; the stream's own feed carries the state
+			// Only kept going; the stream's own feed carries the state.
 		case <-st.closed:
-			return last("closed", "too many open pages")
+			last("closed", "too many open pages")
+			return
 		case <-st.sess.ended:
-			return last("expired", st.sess.target)
-		case snap, ok := <-updates:
+			last("expired", st.sess.target)
+			return
+		case snap, ok := <-f.updates:
 			if !ok {
 				// The server is shutting down: tell the page to reconnect
 				// later (to this or another instance).
-				return last("bye", "reconnect")
+				last("bye", "reconnect")
+				return
 			}
 			if lxc.ErrorCode(snap.Err) == lxc.EUnauthorized {
-				if renewed, ok := s.renewedSince(r.Context(), sess); ok {
+				if renewed, ok := s.renewedSince(ctx, f.sess); ok {
 					// Subscribe again with the session's current ticket.
 					nu, nleave, err := ls.subscribe(renewed)
 					if err != nil {
-						return last("bye", "reconnect")
+						last("bye", "reconnect")
+						return
 					}
-					leave()
-					sess, updates, leave = renewed, nu, nleave
+					f.leave()
+					f.sess, f.updates, f.leave = renewed, nu, nleave
 					continue
 				}
-				s.endSession(r.Context(), sess)
-				s.log.Info("session ended: PVE refused the ticket", "user", sess.Username)
-				return last("expired", "/login?reason=expired")
+				s.endSession(ctx, f.sess)
+				s.log.Info("session ended: PVE refused the ticket", "request_id", requestID(ctx), "user", f.sess.Username)
+				last("expired", "/login?reason=expired")
+				return
 			}
-			cur := sess
-			ev, err := s.views.event(ls.view, snap.Seq, func() ([]byte, error) { return ls.render(snap, cur) })
+			cur := f.sess
+			ev, err := s.views.event(ls.view, snap.Seq, func() ([]byte, error) { return ls.render(ctx, snap, cur) })
 			if err != nil {
-				s.log.Error("render live update", "err", err)
-				return nil
+				s.log.Error("render live update", "request_id", requestID(ctx), "err", err)
+				return
 			}
-			if _, err := w.Write(ev); err != nil {
-				return nil
+			if out.send(ev) != nil {
+				return
 			}
-		}
-		if err := rc.Flush(); err != nil {
-			return nil
 		}
 	}
 }
+
+// responseSink serves a stream through the handler's response.
+type responseSink struct {
+	w    http.ResponseWriter
+	rc   *http.ResponseController
+	done <-chan struct{} // the request's end
+}
+
+func (o *responseSink) send(p []byte) error {
+	if _, err := o.w.Write(p); err != nil {
+		return err
+	}
+	return o.rc.Flush()
+}
+
+func (o *responseSink) gone() <-chan struct{} { return o.done }
+
+func (o *responseSink) end() {}
 
 // renderLive renders the live part of the page for one snapshot and view
 // as an "update" event.

@@ -19,3 +19,16 @@ func TestMain(m *testing.M) {
 // LiveRenders returns how often the dashboard served by h (a *Server) has
 // rendered the live part of the page for event streams.
 func LiveRenders(h http.Handler) int64 { return h.(*Server).liveRenders.Load() }
+
+// OpenStreams returns how many event streams the dashboard served by h (a
+// *Server) has open on this instance.
+func OpenStreams(h http.Handler) int {
+	r := h.(*Server).streams
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, ss := range r.users {
+		n += len(ss)
+	}
+	return n
+}

@@ -32,6 +32,9 @@ type reqInfo struct {
 	route   string // the mux pattern that served it
 	session session.Session
 	signed  bool // session is set
+	// taken is the status of a response written on a connection taken
+	// over from net/http (an event stream), for the access line.
+	taken int
 	// hdr backs the one-value header slices of X-Request-Id and the CSP,
 	// so that they need no allocation of their own.
 	hdr [2]string
@@ -120,6 +123,9 @@ func (s *Server) requestLog(next http.Handler) http.Handler {
 		ctx := context.WithValue(r.Context(), ctxKey{}, ri)
 		next.ServeHTTP(sw, r.WithContext(ctx))
 		took := time.Since(start)
+		if sw.status == 0 {
+			sw.status = ri.taken
+		}
 		s.cfg.Metrics.ObserveRequest(ri.route, sw.status, took, ri.route == "GET /events")
 		if s.log.Enabled(ctx, slog.LevelInfo) {
 			s.log.LogAttrs(ctx, slog.LevelInfo, "request", slog.String("request_id", ri.id), slog.String("method", r.Method),

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -183,6 +184,10 @@ type Server struct {
 	ctLive  *live.Hub // one feed per user and open container page
 	recent  recentOverviews
 	streams *streamRegistry
+	// eventConns are the event streams on connections taken over from
+	// net/http, and peers notices their pages going away (eventconn.go).
+	eventConns eventConns
+	peers      *peerWatch
 	// consoles are the open container consoles (console_hub.go).
 	consoles *consoleHub
 	views    viewCache
@@ -193,6 +198,7 @@ type Server struct {
 	// backupAgesCache keeps each user's newest backups (lastbackup.go).
 	backupAgesCache backupAgeCache
 	bulk            *bulkRunner // bulk actions running on this instance
+	closeOnce       sync.Once
 }
 
 // New checks cfg, parses the templates and builds the routes.
@@ -232,6 +238,7 @@ func New(cfg Config) (*Server, error) {
 	s.live = live.New(s.fetchOverview, live.Options{Interval: cfg.LiveInterval, Logger: cfg.Logger, Shared: cfg.LiveShared})
 	s.ctLive = live.NewKeyed(s.fetchContainerLive, live.Options{Interval: cfg.LiveInterval, Logger: cfg.Logger, Shared: cfg.LiveShared})
 	s.streams = newStreamRegistry(cfg.LiveStreamsPerSession, cfg.LiveStreamsPerUser, s.liveInterval(), s.streamSessionEnded)
+	s.peers = newPeerWatch(peerCheckEvery)
 	s.consoles = newConsoleHub(s)
 	s.bulk = s.newBulkRunner()
 	s.handler = s.routes()
@@ -239,13 +246,20 @@ func New(cfg Config) (*Server, error) {
 }
 
 // Close stops the live pollers and the session checks of open event
-// streams, and ends the streams.
+// streams, and ends the streams and consoles, waiting a moment for each
+// to tell its page. It may be called more than once, also concurrently
+// (http.Server's shutdown hook, then serve): every call returns once the
+// first has finished.
 func (s *Server) Close() {
-	s.bulk.close()
-	s.live.Close()
-	s.ctLive.Close()
-	s.streams.close()
-	s.consoles.shutdown()
+	s.closeOnce.Do(func() {
+		s.bulk.close()
+		s.live.Close()
+		s.ctLive.Close()
+		s.eventConns.shutdown(consoleGoodbye)
+		s.peers.close()
+		s.streams.close()
+		s.consoles.shutdown()
+	})
 }
 
 // ServeHTTP makes Server an http.Handler.
