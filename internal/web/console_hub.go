@@ -4,7 +4,6 @@ import (
 	"context"
 	"math"
 	"strconv"
-	"sync"
 	"time"
 )
 
@@ -33,21 +32,14 @@ type consoleHub struct {
 	// context.AfterFunc, without a goroutine each).
 	downCtx context.Context
 	goDown  context.CancelFunc
-	mu      sync.Mutex
-	stop    bool           // downCtx has ended; no console may start
-	wg      sync.WaitGroup // open consoles
+	open    takenConns // the open consoles
 }
 
 // enter counts a console in; false once the server is shutting down.
-func (h *consoleHub) enter() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.stop {
-		return false
-	}
-	h.wg.Add(1)
-	return true
-}
+func (h *consoleHub) enter() bool { return h.open.enter() }
+
+// left counts a console out.
+func (h *consoleHub) left() { h.open.wg.Done() }
 
 func newConsoleHub(s *Server) *consoleHub {
 	idle := s.cfg.ConsoleIdleTimeout
@@ -68,23 +60,8 @@ func newConsoleHub(s *Server) *consoleHub {
 // moment for them to say so to their terminals, and stops the session
 // checks.
 func (h *consoleHub) shutdown() {
-	h.mu.Lock()
-	if !h.stop {
-		h.stop = true
-		h.goDown()
-	}
-	h.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		h.wg.Wait()
-		close(done)
-	}()
-	t := time.NewTimer(consoleGoodbye)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-	}
+	h.goDown()
+	h.open.shutdown(consoleGoodbye)
 	h.reg.close()
 }
 

@@ -77,7 +77,7 @@ func (s *Server) consoleSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	ws, err := websocket.Accept(w, r, nil)
 	if err != nil {
-		s.consoles.wg.Done()
+		s.consoles.left()
 		s.log.Info("console: websocket refused", "request_id", rid, "err", err)
 		return
 	}
@@ -190,7 +190,7 @@ func (c *consoleConn) open(ctx context.Context) {
 func (c *consoleConn) refuse(ctx context.Context, note consoleNote) {
 	c.finish(ctx, note)
 	_ = c.ws.CloseNow()
-	c.s.consoles.wg.Done()
+	c.s.consoles.left()
 }
 
 // end ends the open console for why (the first reason given wins): PVE's
@@ -259,7 +259,7 @@ func (c *consoleConn) toBrowser(ctx context.Context) {
 	}
 	_ = c.ws.CloseNow()
 	s.consoles.reg.leave(c.st)
-	s.consoles.wg.Done()
+	s.consoles.left()
 }
 
 // relayOutput forwards PVE's output to the browser until either side

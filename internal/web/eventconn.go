@@ -12,17 +12,17 @@ import (
 // eventWriteTimeout: a page that takes no event for this long is gone.
 const eventWriteTimeout = 30 * time.Second
 
-// eventConns counts the event streams that run on connections taken over
-// from net/http, which http.Server.Shutdown does not wait for: Close
-// does, for a moment, so that each can say "bye".
-type eventConns struct {
+// takenConns counts the connections taken over from net/http (event
+// streams, consoles), which http.Server.Shutdown does not wait for: Close
+// does, for a moment, so that each can tell its page.
+type takenConns struct {
 	mu   sync.Mutex
 	stop bool
 	wg   sync.WaitGroup
 }
 
-// enter counts a stream in; false once the server is shutting down.
-func (e *eventConns) enter() bool {
+// enter counts one in; false once the server is shutting down.
+func (e *takenConns) enter() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.stop {
@@ -32,9 +32,9 @@ func (e *eventConns) enter() bool {
 	return true
 }
 
-// shutdown refuses new streams and waits up to wait for the open ones to
-// end (their feeds were closed: each sends "bye").
-func (e *eventConns) shutdown(wait time.Duration) {
+// shutdown refuses new ones and waits up to wait for the open ones to end
+// (told to by then: a stream's feed closed, a console's shutdown context).
+func (e *takenConns) shutdown(wait time.Duration) {
 	e.mu.Lock()
 	e.stop = true
 	e.mu.Unlock()

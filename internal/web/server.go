@@ -186,7 +186,7 @@ type Server struct {
 	streams *streamRegistry
 	// eventConns are the event streams on connections taken over from
 	// net/http, and peers notices their pages going away (eventconn.go).
-	eventConns eventConns
+	eventConns takenConns
 	peers      *peerWatch
 	// consoles are the open container consoles (console_hub.go).
 	consoles *consoleHub
