@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -365,7 +366,7 @@ func (h *Hub) poll(ctx context.Context, username string, f *feed) {
 		h.publish(username, f, time.Now())
 		h.mu.Unlock()
 
-		wait = h.nextWait(wait, took, err)
+		wait = jittered(h.nextWait(wait, took, err))
 		if err != nil {
 			h.log.Warn("live: poll failed", "user", username, "retry_in", wait, "err", err)
 		}
@@ -473,12 +474,24 @@ func decodeShared(data []byte) (Snapshot, error) {
 	return snap, nil
 }
 
-// nextWait is the pause before the next poll: the interval normally,
-// doubling (up to MaxBackoff) after a failure or a poll that took longer
-// than half the interval.
+// jittered moves d by up to a tenth either way, at random: users whose
+// pages opened together (or whose polls slowed down together) would
+// otherwise poll PVE in the same instant, interval after interval.
+func jittered(d time.Duration) time.Duration {
+	if d <= 0 {
+		return d
+	}
+	spread := d / 10
+	return d - spread + rand.N(2*spread+1)
+}
+
+// nextWait is the pause before the next poll: normally what is left of
+// the interval after the poll that took took, so that polls start one
+// interval apart; doubling (up to MaxBackoff) after a failure or a poll
+// that took longer than half the interval.
 func (h *Hub) nextWait(prev, took time.Duration, err error) time.Duration {
 	if err == nil && took <= h.opts.Interval/2 {
-		return h.opts.Interval
+		return h.opts.Interval - took
 	}
 	next := max(prev*2, h.opts.Interval*2)
 	return min(next, h.opts.MaxBackoff)

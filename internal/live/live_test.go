@@ -189,12 +189,13 @@ func TestBackoff(t *testing.T) {
 		err  error
 		want time.Duration
 	}{
-		{"healthy", 3 * time.Second, 100 * time.Millisecond, nil, 3 * time.Second},
+		{"healthy: the next starts an interval after this one did", 3 * time.Second, 100 * time.Millisecond, nil, 2900 * time.Millisecond},
 		{"first failure", 3 * time.Second, 100 * time.Millisecond, boom, 6 * time.Second},
 		{"repeated failure", 6 * time.Second, 0, boom, 12 * time.Second},
 		{"capped", 24 * time.Second, 0, boom, 30 * time.Second},
 		{"slow answer", 3 * time.Second, 2 * time.Second, nil, 6 * time.Second},
-		{"recovered", 30 * time.Second, 100 * time.Millisecond, nil, 3 * time.Second},
+		{"recovered", 30 * time.Second, 100 * time.Millisecond, nil, 2900 * time.Millisecond},
+		{"half the interval is not slow yet", 3 * time.Second, 1500 * time.Millisecond, nil, 1500 * time.Millisecond},
 	}
 	for _, tc := range cases {
 		if got := h.nextWait(tc.prev, tc.took, tc.err); got != tc.want {
@@ -423,4 +424,24 @@ func TestLeaveAfterClose(t *testing.T) {
 		}
 	}()
 	leave()
+}
+
+// Polls are spread: a wait moves by up to a tenth either way, and not
+// always by the same amount.
+func TestJitteredWaits(t *testing.T) {
+	const d = 3 * time.Second
+	seen := map[time.Duration]bool{}
+	for range 200 {
+		got := jittered(d)
+		if got < d-d/10 || got > d+d/10 {
+			t.Fatalf("jittered(%v) = %v, more than a tenth off", d, got)
+		}
+		seen[got] = true
+	}
+	if len(seen) < 2 {
+		t.Error("every wait is the same: polls that start together stay together")
+	}
+	if jittered(0) != 0 {
+		t.Error("no wait became a wait")
+	}
 }

@@ -445,12 +445,15 @@ func runLiveScale(t *testing.T, p liveScaleParams) {
 	}
 
 	// The measured period.
-	pollsBefore, rendersBefore := resourcesPolls(t, d), d.Server.LiveRenders()
+	pollsBefore, pollTimeBefore := resourcesPolls(t, d)
+	rendersBefore := d.Server.LiveRenders()
 	countsBefore := counts()
 	cpuBefore, began := processCPU(), time.Now()
 	time.Sleep(p.duration)
 	cpu, elapsed := processCPU()-cpuBefore, time.Since(began)
-	polls, renders := resourcesPolls(t, d)-pollsBefore, d.Server.LiveRenders()-rendersBefore
+	polls, pollTime := resourcesPolls(t, d)
+	polls, pollTime = polls-pollsBefore, pollTime-pollTimeBefore
+	renders := d.Server.LiveRenders() - rendersBefore
 	countsAfter := counts()
 	byUser := make([][]int64, p.users)
 	var delivered int64
@@ -464,8 +467,8 @@ func runLiveScale(t *testing.T, p liveScaleParams) {
 	intervals := elapsed.Seconds() / p.interval.Seconds()
 	cores := cpu.Seconds() / elapsed.Seconds()
 	t.Logf("%d pages of %d users (%d tabs each) on %q, interval %v, for %v", len(pages), p.users, p.tabs, p.scenario, p.interval, elapsed.Round(time.Millisecond))
-	t.Logf("PVE polls of /cluster/resources: %d (%.2f per user per interval); live renders: %d (%.2f per poll)",
-		polls, float64(polls)/float64(p.users)/intervals, renders, float64(renders)/float64(max(polls, 1)))
+	t.Logf("PVE polls of /cluster/resources: %d (%.2f per user per interval, each %v on average: over half the interval backs the poller off); live renders: %d (%.2f per poll)",
+		polls, float64(polls)/float64(p.users)/intervals, (pollTime / time.Duration(max(polls, 1))).Round(time.Millisecond), renders, float64(renders)/float64(max(polls, 1)))
 	t.Logf("updates delivered: %d (%.1f per page; %d per render expected: %d)", delivered, float64(delivered)/float64(len(pages)), p.tabs, renders*int64(p.tabs))
 	t.Logf("dashboard process CPU: %.2f s in %.2f s = %.2f cores (the simulator and Redis are other processes)", cpu.Seconds(), elapsed.Seconds(), cores)
 	t.Logf("memory per open page: %d bytes of heap and stacks (%d of them stacks, %.1f goroutines), from the %d pages opened after one per user",
@@ -526,22 +529,28 @@ func signIn(t testing.TB, c *http.Client, base, name, realm, password string) st
 	return ""
 }
 
-// resourcesPolls reads lxcm_pve_requests_total for /cluster/resources from
-// the dashboard's metrics.
-func resourcesPolls(t *testing.T, d *app.Dashboard) int64 {
+// resourcesPolls reads from the dashboard's metrics how many PVE polls of
+// /cluster/resources it made (lxcm_pve_requests_total) and how long they
+// took together (lxcm_pve_request_duration_seconds).
+func resourcesPolls(t *testing.T, d *app.Dashboard) (polls int64, took time.Duration) {
 	t.Helper()
 	rec := &metricsRecorder{header: http.Header{}}
 	req, _ := http.NewRequest(http.MethodGet, "/metrics", nil)
 	d.MetricsHandler().ServeHTTP(rec, req)
-	var total int64
 	for line := range strings.SplitSeq(rec.body.String(), "\n") {
-		if strings.HasPrefix(line, "lxcm_pve_requests_total{") && strings.Contains(line, `endpoint="GET /cluster/resources"`) {
-			f := strings.Fields(line)
-			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
-			total += int64(v)
+		if !strings.Contains(line, `endpoint="GET /cluster/resources"`) {
+			continue
+		}
+		f := strings.Fields(line)
+		v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+		switch {
+		case strings.HasPrefix(line, "lxcm_pve_requests_total{"):
+			polls += int64(v)
+		case strings.HasPrefix(line, "lxcm_pve_request_duration_seconds_sum{"):
+			took += time.Duration(v * float64(time.Second))
 		}
 	}
-	return total
+	return polls, took
 }
 
 // metricsRecorder is a minimal ResponseWriter.
