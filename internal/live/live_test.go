@@ -445,3 +445,45 @@ func TestJitteredWaits(t *testing.T) {
 		t.Error("no wait became a wait")
 	}
 }
+
+// The instance holding a user's lead keeps it when it polls again (its
+// lead renewed, not lost to the key's expiry); another instance gets it
+// only once nobody holds it.
+func TestLeadIsKeptByItsHolder(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	ctx := context.Background()
+	a, b := NewRedisShared(rdb, "a"), NewRedisShared(rdb, "b")
+	take := func(s *RedisShared) bool {
+		t.Helper()
+		got, err := s.TryLead(ctx, "u", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if !take(a) {
+		t.Fatal("a could not take a free lead")
+	}
+	if err := rdb.PExpire(ctx, "live-lead:u", 50*time.Millisecond).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !take(a) {
+		t.Error("a lost the lead it holds")
+	}
+	if ttl := rdb.PTTL(ctx, "live-lead:u").Val(); ttl < 30*time.Second {
+		t.Errorf("a's lead was not renewed: %v left", ttl)
+	}
+	if take(b) {
+		t.Error("b took a lead a holds")
+	}
+	if err := rdb.Del(ctx, "live-lead:u").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !take(b) {
+		t.Error("b could not take the lead once a's was gone")
+	}
+	if take(a) {
+		t.Error("a took the lead b holds")
+	}
+}

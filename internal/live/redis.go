@@ -23,16 +23,32 @@ func NewRedisShared(rdb redis.UniversalClient, instance string) *RedisShared {
 	return &RedisShared{rdb: rdb, instance: instance}
 }
 
-// TryLead implements Shared. The instance that holds the lead keeps it by
-// taking it again when it expires; another takes over when it is gone.
+// TryLead implements Shared. The lead is taken when nobody holds it, and
+// kept (its time renewed) by the instance that holds it, so that a leader
+// polling again just as its lead runs out does not lose its turn; another
+// instance takes over when it is gone.
 func (r *RedisShared) TryLead(ctx context.Context, username string, ttl time.Duration) (bool, error) {
-	key := "live-lead:" + username
-	ok, err := r.rdb.SetNX(ctx, key, r.instance, ttl).Result()
+	got, err := takeLeadScript.Run(ctx, r.rdb, []string{"live-lead:" + username}, r.instance, ttl.Milliseconds()).Int()
 	if err != nil {
 		return false, fmt.Errorf("live: take lead: %w", err)
 	}
-	return ok, nil
+	return got == 1, nil
 }
+
+// takeLeadScript sets KEYS[1] to ARGV[1] for ARGV[2] ms unless another instance
+// holds it; 1 when this instance holds it now. One key: Cluster-safe.
+var takeLeadScript = redis.NewScript(`
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+	redis.call('PEXPIRE', KEYS[1], ARGV[2])
+	return 1
+end
+if holder then
+	return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`)
 
 // Publish implements Shared.
 func (r *RedisShared) Publish(ctx context.Context, username string, data []byte, ttl time.Duration) error {

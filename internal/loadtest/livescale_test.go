@@ -96,6 +96,9 @@ type liveScaleParams struct {
 	tabsPerSession int
 	interval       time.Duration
 	duration       time.Duration
+	// warmup passes before the measured period: the first polls of all
+	// users at once are slow and back their pollers off for a while.
+	warmup time.Duration
 	// maxCores and maxPerPage, when set, bound the dashboard's CPU (cores)
 	// and its memory per open page.
 	maxCores   float64
@@ -115,7 +118,7 @@ type liveScaleParams struct {
 //
 // Opt-in: LOADTEST=1 go test -count=1 -run 'TestLiveScale$' -v ./internal/loadtest
 // Knobs: LOADTEST_USERS (50), LOADTEST_TABS (20), LOADTEST_DURATION (30s),
-// LOADTEST_INTERVAL (3s), LOADTEST_SCENARIO (large).
+// LOADTEST_WARMUP (15s), LOADTEST_INTERVAL (3s), LOADTEST_SCENARIO (large).
 func TestLiveScale(t *testing.T) {
 	if os.Getenv("LOADTEST") != "1" {
 		t.Skip("opt-in: LOADTEST=1 go test -count=1 -run 'TestLiveScale$' -v ./internal/loadtest")
@@ -125,6 +128,7 @@ func TestLiveScale(t *testing.T) {
 		users:    envInt(t, "LOADTEST_USERS", 50), tabs: envInt(t, "LOADTEST_TABS", 20), tabsPerSession: 5,
 		interval: envDuration(t, "LOADTEST_INTERVAL", 3*time.Second),
 		duration: envDuration(t, "LOADTEST_DURATION", 30*time.Second),
+		warmup:   envDuration(t, "LOADTEST_WARMUP", 15*time.Second),
 		maxCores: 1, maxPerPage: 32 << 10, maxGoroutines: 1.5,
 	})
 }
@@ -444,6 +448,16 @@ func runLiveScale(t *testing.T, p liveScaleParams) {
 		return out
 	}
 
+	time.Sleep(p.warmup)
+	// LOADTEST_CPU=FILE writes a CPU profile of the measured period.
+	if f := os.Getenv("LOADTEST_CPU"); f != "" {
+		if out, err := os.Create(f); err == nil {
+			defer out.Close()
+			if pprof.StartCPUProfile(out) == nil {
+				defer pprof.StopCPUProfile() // before the file closes
+			}
+		}
+	}
 	// The measured period.
 	pollsBefore, pollTimeBefore := resourcesPolls(t, d)
 	rendersBefore := d.Server.LiveRenders()
