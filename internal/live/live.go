@@ -62,6 +62,12 @@ type Shared interface {
 	Publish(ctx context.Context, username string, data []byte, ttl time.Duration) error
 	// Latest returns the user's published snapshot, or nil when there is none.
 	Latest(ctx context.Context, username string) ([]byte, error)
+	// Follow says that an instance reads the user's snapshots, for ttl.
+	Follow(ctx context.Context, username string, ttl time.Duration) error
+	// Followed reports whether any instance follows the user: a leader
+	// publishes only then (encoding a snapshot of thousands of containers
+	// is a fifth of a poll's cost).
+	Followed(ctx context.Context, username string) (bool, error)
 }
 
 // Options configure a Hub.
@@ -410,14 +416,16 @@ func (h *Hub) obtain(ctx context.Context, username string, id lxc.Identity, prev
 		snap, err = h.fetch(ctx, username, id, prev)
 		return snap, true, err
 	}
-	lead, lerr := sh.TryLead(ctx, username, h.opts.Interval)
+	// The lead outlasts the interval by more than the jitter, so that its
+	// holder keeps it while it polls.
+	lead, lerr := sh.TryLead(ctx, username, h.opts.Interval+h.opts.Interval/5)
 	if lerr != nil || lead {
 		snap, err = h.fetch(ctx, username, id, prev)
 		if err == nil && snap.FetchedAt.IsZero() {
 			snap.FetchedAt = time.Now() // followers tell new from old by it
 		}
 		// A refused ticket is this session's own news, never shared.
-		if lerr == nil && lxc.ErrorCode(err) != lxc.EUnauthorized {
+		if lerr == nil && lxc.ErrorCode(err) != lxc.EUnauthorized && h.followed(ctx, sh, username) {
 			if data, eerr := encodeShared(snap, err); eerr == nil {
 				if perr := sh.Publish(ctx, username, data, 3*h.opts.Interval); perr != nil {
 					h.log.Warn("live: publish snapshot", "user", username, "err", perr)
@@ -425,6 +433,10 @@ func (h *Hub) obtain(ctx context.Context, username string, id lxc.Identity, prev
 			}
 		}
 		return snap, true, err
+	}
+	// Following: the leader publishes from its next poll on.
+	if ferr := sh.Follow(ctx, username, 3*h.opts.Interval); ferr != nil {
+		h.log.Warn("live: follow", "user", username, "err", ferr)
 	}
 	data, rerr := sh.Latest(ctx, username)
 	if rerr != nil || data == nil {
@@ -436,6 +448,13 @@ func (h *Hub) obtain(ctx context.Context, username string, id lxc.Identity, prev
 	}
 	err, snap.Err = snap.Err, nil
 	return snap, true, err
+}
+
+// followed reports whether another instance follows username; when
+// Redis cannot tell, it says yes (publishing costs only time).
+func (h *Hub) followed(ctx context.Context, sh Shared, username string) bool {
+	f, err := sh.Followed(ctx, username)
+	return err != nil || f
 }
 
 // sharedSnapshot is a Snapshot as instances exchange it. An error travels

@@ -487,3 +487,32 @@ func TestLeadIsKeptByItsHolder(t *testing.T) {
 		t.Error("a took the lead b holds")
 	}
 }
+
+// A leader publishes its snapshots only while another instance follows the
+// user: alone, it encodes nothing for Redis; once a second instance has a
+// page of the user's open, that page gets the leader's snapshots.
+func TestLeaderPublishesOnlyWhenFollowed(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	c := &counter{calls: map[string]int{}}
+	const interval = 50 * time.Millisecond
+	a := New(c.fetch, Options{Interval: interval, Shared: NewRedisShared(rdb, "a")})
+	defer a.Close()
+	user := "alone@pve"
+	cha, leaveA, _ := a.Subscribe(lxc.Identity{Username: user})
+	defer leaveA()
+	for range 3 {
+		receive(t, cha)
+	}
+	if n := rdb.Exists(context.Background(), "live-snapshot:"+user).Val(); n != 0 {
+		t.Fatal("a leader without followers published its snapshot")
+	}
+	b := New(c.fetch, Options{Interval: interval, Shared: NewRedisShared(rdb, "b")})
+	defer b.Close()
+	chb, leaveB, _ := b.Subscribe(lxc.Identity{Username: user})
+	defer leaveB()
+	receive(t, chb)
+	if n := rdb.Exists(context.Background(), "live-snapshot:"+user).Val(); n != 1 {
+		t.Error("the follower got a snapshot the leader did not publish")
+	}
+}

@@ -9,8 +9,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// RedisShared is Shared on Redis: the lead is a SET NX key
-// live-lead:{user}, the snapshot lives at live-snapshot:{user}. Every
+// RedisShared is Shared on Redis: the lead is a key live-lead:{user}, the
+// snapshot lives at live-snapshot:{user}, and followers keep
+// live-follow:{user} alive while they read it. Every
 // command touches one key, so it works on a Redis Cluster as on one server.
 type RedisShared struct {
 	rdb      redis.UniversalClient
@@ -68,4 +69,21 @@ func (r *RedisShared) Latest(ctx context.Context, username string) ([]byte, erro
 		return nil, fmt.Errorf("live: latest: %w", err)
 	}
 	return b, nil
+}
+
+// Follow implements Shared.
+func (r *RedisShared) Follow(ctx context.Context, username string, ttl time.Duration) error {
+	if err := r.rdb.Set(ctx, "live-follow:"+username, r.instance, ttl).Err(); err != nil {
+		return fmt.Errorf("live: follow: %w", err)
+	}
+	return nil
+}
+
+// Followed implements Shared.
+func (r *RedisShared) Followed(ctx context.Context, username string) (bool, error) {
+	n, err := r.rdb.Exists(ctx, "live-follow:"+username).Result()
+	if err != nil {
+		return false, fmt.Errorf("live: followed: %w", err)
+	}
+	return n > 0, nil
 }
