@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -86,13 +87,15 @@ func (b *browser) do(t *testing.T, actions ...chromedp.Action[chromedp.Void]) {
 }
 
 // text returns the visible text of the first element matching css.
+//
+// The text is read in one step in the page: live updates replace parts of
+// it, and a node chromedp looked up first may be gone by the time it asks
+// for the node's text.
 func (b *browser) text(t *testing.T, css string) string {
 	t.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(css)))
-	if err != nil {
-		t.Fatalf("text of %s: %v", css, err)
-	}
-	return strings.TrimSpace(v)
+	q := "document.querySelector(" + strconv.Quote(css) + ")"
+	waitFor(t, b, q+" !== null")
+	return strings.TrimSpace(eval[string](t, b, q+"?.innerText ?? ''"))
 }
 
 // location returns the tab's URL.

@@ -1,8 +1,12 @@
 package pvesim
 
 import (
+	"bytes"
+	"context"
+	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -114,7 +118,8 @@ func TestConsoleOnAnOfflineNode(t *testing.T) {
 }
 
 // TestConsolesShareTheSession: a second console on the same container
-// sees the first one's typing (dtach -A).
+// sees the first one's typing (dtach -A), and its Ctrl-C stops the first
+// one's `yes` for both.
 func TestConsolesShareTheSession(t *testing.T) {
 	e := startEnv(t, Options{Scenario: "demo"})
 	root, csrf := e.login("root@pam", "proxmox")
@@ -122,13 +127,77 @@ func TestConsolesShareTheSession(t *testing.T) {
 	one.until("# ")
 	two, _ := e.openConsole(root, csrf, "root@pam", "pve1", 101)
 	two.until("# ")
+	one.send("0:14:echo from-one\r")
+	two.until("from-one\r\nroot@web-01:~# ")
 	one.send("0:7:yes ab\r")
 	two.until("ab\r\nab\r\nab\r\n")
+	// From here both are read all along: a console whose socket is full
+	// misses output, as with dtach, and the flood fills them.
+	f1, f2 := follow(one), follow(two)
 	two.send("0:1:\x03")
-	one.until("^C\r\nroot@web-01:~# ")
+	// Once `yes` stopped, a command's answer reaches both (the first
+	// tries may still be dropped while the flood drains).
+	for i := range 20 {
+		mark := fmt.Sprintf("mark-%d", i)
+		one.send(fmt.Sprintf("0:%d:echo %s\r", len(mark)+6, mark))
+		if f1.wait(mark+"\r\nroot@web-01:~# ", time.Second) && f2.wait(mark+"\r\nroot@web-01:~# ", time.Second) {
+			break
+		}
+		if i == 19 {
+			t.Fatalf("no answer after Ctrl-C: ...%q", tail(f1.String()))
+		}
+	}
 	if got := e.sim.ConsoleSessions(); len(got) != 1 || got[0] != "pve1/101" {
 		t.Errorf("sessions %v", got)
 	}
+}
+
+// followedTerm is a console read all along by a goroutine of its own.
+type followedTerm struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	more chan struct{} // signalled after each read
+}
+
+// follow reads tm's connection until it ends.
+func follow(tm *term) *followedTerm {
+	f := &followedTerm{more: make(chan struct{}, 1)}
+	go func() {
+		for {
+			_, b, err := tm.c.Read(context.Background())
+			if err != nil {
+				return
+			}
+			f.mu.Lock()
+			f.buf.Write(b)
+			f.mu.Unlock()
+			select {
+			case f.more <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return f
+}
+
+func (f *followedTerm) String() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.buf.String()
+}
+
+// wait reports whether want is in the output within d.
+func (f *followedTerm) wait(want string, d time.Duration) bool {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for !strings.Contains(f.String(), want) {
+		select {
+		case <-f.more:
+		case <-deadline.C:
+			return false
+		}
+	}
+	return true
 }
 
 // TestTermproxyWaitsTenSeconds: a termproxy nobody connects to gives up.
