@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -62,17 +63,21 @@ type eventConn struct {
 	peer    *peer
 }
 
+// errNotTaken means the connection could not be taken over: the response
+// is still net/http's to write.
+var errNotTaken = errors.New("the connection cannot be taken over")
+
 // takeOver writes the response's head (status 200 and the headers set on
 // w so far, the security headers among them) on the connection of r,
 // taken over from net/http. It fails, having written nothing, where the
 // connection cannot be taken over.
 func (s *Server) takeOver(w http.ResponseWriter, r *http.Request) (*eventConn, error) {
 	if r.ProtoMajor != 1 {
-		return nil, errors.ErrUnsupported
+		return nil, errNotTaken
 	}
 	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", errNotTaken, err)
 	}
 	info(r.Context()).taken = http.StatusOK // for the access line
 	ec := &eventConn{conn: conn, chunked: r.ProtoAtLeast(1, 1), watch: s.peers}

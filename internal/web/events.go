@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -87,8 +88,15 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sess session.Ses
 		f.done()
 		return live.ErrClosed
 	}
-	if ec, err := s.takeOver(w, r); err == nil {
+	ec, err := s.takeOver(w, r)
+	switch {
+	case err == nil:
 		go f.follow(ec)
+		return nil
+	case !errors.Is(err, errNotTaken):
+		// Taken, but the page is gone already.
+		f.done()
+		s.eventConns.wg.Done()
 		return nil
 	}
 	// The connection cannot be taken over (HTTP/2, a recorder): serve the
