@@ -73,7 +73,7 @@ var errNotTaken = errors.New("the connection cannot be taken over")
 // connection cannot be taken over.
 func (s *Server) takeOver(w http.ResponseWriter, r *http.Request) (*eventConn, error) {
 	if r.ProtoMajor != 1 {
-		return nil, errNotTaken
+		return nil, errNotTaken // HTTP/2
 	}
 	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {

@@ -70,6 +70,19 @@ type liveStream struct {
 // goroutine reading the socket. Where it cannot be taken over, the stream
 // is served through the response in the handler instead.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, sess session.Session, ls liveStream) error {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	if r.Method == http.MethodHead {
+		// The head only: a stream nobody can read would run until the
+		// connection closes.
+		if ls.leaveWarm != nil {
+			ls.leaveWarm()
+		}
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
 	updates, leave, err := ls.subscribe(sess)
 	if err != nil {
 		if ls.leaveWarm != nil {
@@ -80,10 +93,6 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sess session.Ses
 	f := &followed{s: s, ctx: detached(r.Context()), sess: sess, ls: ls, updates: updates, leave: leave}
 	f.st = s.streams.open(sess)
 	s.views.join(ls.view)
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
 	if !s.eventConns.enter() {
 		f.done()
 		return live.ErrClosed

@@ -48,3 +48,25 @@ func TestEventStreamOnTakenOverConnection(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A HEAD of the stream answers its head and no body, and opens no stream
+// (one nobody reads would run until the connection closed).
+func TestEventStreamHead(t *testing.T) {
+	st := apptest.Start(t, apptest.Options{MemorySessions: true, LiveInterval: time.Minute, Sim: pvesim.Options{Scenario: "demo"}})
+	c := st.Client(t)
+	if r := login(t, st, c, "root", "pam", "proxmox"); r.status != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", r.status)
+	}
+	req, _ := http.NewRequest(http.MethodHead, st.URL+"/events", nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Errorf("HEAD: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if n := web.OpenStreams(st.Server.Config.Handler); n != 0 {
+		t.Errorf("a HEAD opened %d streams", n)
+	}
+}
