@@ -205,6 +205,9 @@ func (c *consoleConn) end(why consoleState) {
 
 // checkIdle ends a console nobody typed in for CONSOLE_IDLE_TIMEOUT.
 func (c *consoleConn) checkIdle() {
+	if c.ended.Load() {
+		return // not armed again
+	}
 	idle := c.s.consoles.idle
 	quiet := time.Since(time.Unix(0, c.lastInput.Load()))
 	if quiet >= idle {
