@@ -302,7 +302,14 @@ func (h *Hub) publish(username string, f *feed, now time.Time) {
 			continue // another session's ticket died, not this one's
 		}
 		select {
-		case <-ch: // drop the unread older snapshot
+		case old := <-ch: // drop the unread older snapshot
+			if !dead && lxc.ErrorCode(old.Err) == lxc.EUnauthorized {
+				// ...unless it tells this page its ticket was refused:
+				// that is its last word, which a newer snapshot polled
+				// with another session's ticket must not hide.
+				ch <- old
+				continue
+			}
 		default:
 		}
 		ch <- snap
