@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lxc-manager/lxc-manager/internal/lxc"
@@ -68,7 +69,14 @@ type Client struct {
 	timeout      time.Duration
 	loginTimeout time.Duration
 	observe      func(endpoint, outcome string, d time.Duration)
+	// bodies are buffers answers are read into, kept for the next call:
+	// a poll of thousands of containers reads megabytes, and growing a
+	// fresh buffer to that size each time cost it a tenth of its CPU.
+	bodies sync.Pool
 }
+
+// keptBody bounds the buffers kept for reuse; a larger one is let go.
+const keptBody = 8 << 20
 
 // New returns a Client for opts. It fails when BaseURL is not an https URL or
 // the TLS settings cannot be used.
@@ -258,10 +266,21 @@ func (c *Client) call(ctx context.Context, r request, out any) error {
 		return transportError(op, err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
+	buf, _ := c.bodies.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer func() {
+		if buf.Cap() <= keptBody {
+			buf.Reset()
+			c.bodies.Put(buf)
+		}
+	}()
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxBody+1)); err != nil {
 		return transportError(op, err)
 	}
+	// raw is only decoded from (encoding/json copies what it keeps).
+	raw := buf.Bytes()
 	if len(raw) > maxBody {
 		return &Error{Op: op, Kind: lxc.EInternal, Status: resp.StatusCode, Err: errors.New("answer larger than the client's limit")}
 	}
