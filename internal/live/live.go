@@ -432,7 +432,7 @@ func (h *Hub) obtain(ctx context.Context, username string, id lxc.Identity, prev
 			snap.FetchedAt = time.Now() // followers tell new from old by it
 		}
 		// A refused ticket is this session's own news, never shared.
-		if lerr == nil && lxc.ErrorCode(err) != lxc.EUnauthorized && h.followed(ctx, sh, username) {
+		if lerr == nil && lxc.ErrorCode(err) != lxc.EUnauthorized && followed(ctx, sh, username) {
 			if data, eerr := encodeShared(snap, err); eerr == nil {
 				if perr := sh.Publish(ctx, username, data, 3*h.opts.Interval); perr != nil {
 					h.log.Warn("live: publish snapshot", "user", username, "err", perr)
@@ -459,7 +459,7 @@ func (h *Hub) obtain(ctx context.Context, username string, id lxc.Identity, prev
 
 // followed reports whether another instance follows username; when
 // Redis cannot tell, it says yes (publishing costs only time).
-func (h *Hub) followed(ctx context.Context, sh Shared, username string) bool {
+func followed(ctx context.Context, sh Shared, username string) bool {
 	f, err := sh.Followed(ctx, username)
 	return err != nil || f
 }

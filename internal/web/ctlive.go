@@ -70,10 +70,6 @@ func (s *Server) containerEvents(w http.ResponseWriter, r *http.Request) error {
 	// The page also keeps the user's overview poll going (one per user, as
 	// the list's pages do), so its pool, tags and buttons stay current and
 	// the next page load needs no poll of its own.
-	overview, leaveOverview, err := s.live.Subscribe(s.identity(sess))
-	if err != nil {
-		return err
-	}
 	return s.stream(w, r, sess, liveStream{
 		subscribe: func(sess session.Session) (<-chan live.Snapshot, func(), error) {
 			return s.ctLive.SubscribeKey(key, s.identity(sess))
@@ -82,8 +78,7 @@ func (s *Server) containerEvents(w http.ResponseWriter, r *http.Request) error {
 		render: func(_ context.Context, snap live.Snapshot, _ session.Session) ([]byte, error) {
 			return s.renderContainerLive(snap, t)
 		},
-		warm:      overview,
-		leaveWarm: leaveOverview,
+		keepWarm: func() (<-chan live.Snapshot, func(), error) { return s.live.Subscribe(s.identity(sess)) },
 	})
 }
 

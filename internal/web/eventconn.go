@@ -69,8 +69,9 @@ var errNotTaken = errors.New("the connection cannot be taken over")
 
 // takeOver writes the response's head (status 200 and the headers set on
 // w so far, the security headers among them) on the connection of r,
-// taken over from net/http. It fails, having written nothing, where the
-// connection cannot be taken over.
+// taken over from net/http. Where the connection cannot be taken over, it
+// fails with errNotTaken having written nothing; any other failure means
+// the connection was taken and is closed.
 func (s *Server) takeOver(w http.ResponseWriter, r *http.Request) (*eventConn, error) {
 	if r.ProtoMajor != 1 {
 		return nil, errNotTaken // HTTP/2

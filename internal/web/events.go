@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -47,14 +46,13 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 
 // liveStream is what one event stream follows: a feed to subscribe to
 // (again, with a renewed ticket), the view its renders are shared under,
-// and how a snapshot becomes an "update" event. warm, when set, is a feed
-// the stream only keeps going, and leaveWarm lets it go.
+// and how a snapshot becomes an "update" event. keepWarm, when set,
+// subscribes to a feed the stream only keeps going.
 type liveStream struct {
 	subscribe func(sess session.Session) (<-chan live.Snapshot, func(), error)
 	view      viewKey
 	render    func(ctx context.Context, snap live.Snapshot, sess session.Session) ([]byte, error)
-	warm      <-chan live.Snapshot
-	leaveWarm func()
+	keepWarm  func() (<-chan live.Snapshot, func(), error)
 }
 
 // stream serves one server-sent-event stream (the list's and a container
@@ -65,7 +63,7 @@ type liveStream struct {
 // the session otherwise.
 //
 // The connection is taken over from net/http (eventConn) and the handler
-// returns: an open page then costs one goroutine (followStream) and the
+// returns: an open page then costs one goroutine (followed.follow) and the
 // socket, not net/http's connection with its buffers, the request and a
 // goroutine reading the socket. Where it cannot be taken over, the stream
 // is served through the response in the handler instead.
@@ -77,20 +75,20 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sess session.Ses
 	if r.Method == http.MethodHead {
 		// The head only: a stream nobody can read would run until the
 		// connection closes.
-		if ls.leaveWarm != nil {
-			ls.leaveWarm()
-		}
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}
 	updates, leave, err := ls.subscribe(sess)
 	if err != nil {
-		if ls.leaveWarm != nil {
-			ls.leaveWarm()
-		}
 		return err
 	}
-	f := &followed{s: s, ctx: detached(r.Context()), sess: sess, ls: ls, updates: updates, leave: leave}
+	f := &followed{s: s, ctx: detached(r.Context()), sess: sess, ls: ls, updates: updates, leave: leave, leaveWarm: func() {}}
+	if ls.keepWarm != nil {
+		if f.warm, f.leaveWarm, err = ls.keepWarm(); err != nil {
+			leave()
+			return err
+		}
+	}
 	f.st = s.streams.open(sess)
 	s.views.join(ls.view)
 	if !s.eventConns.enter() {
@@ -103,9 +101,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sess session.Ses
 		go f.follow(ec)
 		return nil
 	case !errors.Is(err, errNotTaken):
-		// Taken, but the page is gone already.
-		f.done()
-		s.eventConns.wg.Done()
+		f.abandon() // taken, but the page is gone already
 		return nil
 	}
 	// The connection cannot be taken over (HTTP/2, a recorder): serve the
@@ -113,8 +109,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, sess session.Ses
 	w.WriteHeader(http.StatusOK)
 	rw := &responseSink{w: w, rc: http.NewResponseController(w), done: r.Context().Done()}
 	if err := rw.rc.Flush(); err != nil {
-		f.done()
-		s.eventConns.wg.Done()
+		f.abandon()
 		return nil // the client is gone, or the writer cannot stream
 	}
 	f.follow(rw)
@@ -129,7 +124,10 @@ type followed struct {
 	ls      liveStream
 	updates <-chan live.Snapshot
 	leave   func()
-	st      *stream
+	// warm is the feed the stream only keeps going (nil: none).
+	warm      <-chan live.Snapshot
+	leaveWarm func()
+	st        *stream
 }
 
 // done lets go of what the stream holds.
@@ -137,9 +135,13 @@ func (f *followed) done() {
 	f.leave()
 	f.s.streams.leave(f.st)
 	f.s.views.leave(f.ls.view)
-	if f.ls.leaveWarm != nil {
-		f.ls.leaveWarm()
-	}
+	f.leaveWarm()
+}
+
+// abandon lets go of a stream that never started to follow.
+func (f *followed) abandon() {
+	f.done()
+	f.s.eventConns.wg.Done()
 }
 
 // eventSink is where a stream's events go.
@@ -172,7 +174,7 @@ func (f *followed) follow(out eventSink) {
 			if out.send([]byte(": keep-alive\n\n")) != nil {
 				return
 			}
-		case _, ok := <-ls.warm:
+		case _, ok := <-f.warm:
 			if !ok {
 				last("bye", "reconnect")
 				return
@@ -250,12 +252,6 @@ func (s *Server) renderLive(snap live.Snapshot, q listQuery, ages backupAges) ([
 		return nil, err
 	}
 	return appendEvent(nil, "update", buf.String()), nil
-}
-
-// writeEvent writes one server-sent event (see appendEvent).
-func writeEvent(w io.Writer, event, data string) error {
-	_, err := w.Write(appendEvent(nil, event, data))
-	return err
 }
 
 // appendEvent appends one server-sent event to dst. Every line of data

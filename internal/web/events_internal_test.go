@@ -69,13 +69,10 @@ func TestWriteEventFraming(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			if err := writeEvent(&buf, "update", tc.data); err != nil {
-				t.Fatal(err)
-			}
-			got := parseSSE(buf.String())
+			ev := string(appendEvent(nil, "update", tc.data))
+			got := parseSSE(ev)
 			if len(got) != 1 || got[0].name != "update" || got[0].data != tc.want {
-				t.Errorf("stream %q\nparsed as %q\nwant one update carrying %q", buf.String(), got, tc.want)
+				t.Errorf("stream %q\nparsed as %q\nwant one update carrying %q", ev, got, tc.want)
 			}
 		})
 	}
