@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto"
 	"github.com/chromedp/chromedp"
 
 	"github.com/lxc-manager/lxc-manager/internal/app/apptest"
@@ -46,13 +48,22 @@ func eval[T any](t *testing.T, b *browser, expr string) T {
 	return v
 }
 
-// waitFor polls a JavaScript condition until it is true.
+// waitFor polls a JavaScript condition until it is true. A page that
+// navigates meanwhile ends the poll with a protocol error (its script
+// context is gone); the condition is then polled again in the new page.
 func waitFor(t *testing.T, b *browser, cond string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
-		t.Fatalf("waiting for %s: %v", cond, err)
+	for {
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingInterval(100*time.Millisecond)))
+		var lost *cdproto.Error
+		if err == nil {
+			return
+		}
+		if !errors.As(err, &lost) || ctx.Err() != nil {
+			t.Fatalf("waiting for %s: %v", cond, err)
+		}
 	}
 }
 

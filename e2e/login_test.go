@@ -107,7 +107,7 @@ func TestSimulatorStoppedShowsUnreachable(t *testing.T) {
 func TestPendingStateWhileSigningIn(t *testing.T) {
 	// PVE holds a refused sign-in; the simulator does too, which leaves
 	// time to see the pending button.
-	st := apptest.Start(t, apptest.Options{MemorySessions: true, Sim: pvesim.Options{AuthFailureDelay: 2 * time.Second}})
+	st := apptest.Start(t, apptest.Options{MemorySessions: true, Sim: pvesim.Options{AuthFailureDelay: 4 * time.Second}})
 	b := newBrowser(t)
 	signIn(t, b, st, "root", "pam", "wrong")
 	// While PVE holds the answer the button shows the pending state (waited
